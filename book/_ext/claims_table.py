@@ -1,0 +1,89 @@
+"""Sphinx extension: the book's generated tables.
+
+``{claims-table}`` is filled from ``results/<profile>/claim*.json``, ``{profiles-table}``
+from ``tdgen.profiles`` and ``{build-environment}`` from the building machine.
+
+Pages that use it are read *after* every notebook (whose execution writes the
+results files) and are re-read on every build, so the dashboard always shows the
+numbers of the notebooks just executed or loaded from the cache.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+from tdgen.dashboard import dashboard, environment_table, profiles_table
+from tdgen.profiles import get_profile
+from tdgen.results import load_claims
+
+# Pages re-read after the notebooks on every build: the dashboards and the status page.
+PAGES = ("book/intro", "book/claims", "book/reproducing")
+
+
+class ClaimsTable(SphinxDirective):
+    """``{claims-table}`` with the option ``:summary-only:`` to leave out the per-test tables."""
+
+    has_content = False
+    option_spec: ClassVar = {"summary-only": directives.flag}
+
+    def run(self) -> list[nodes.Node]:
+        profile = get_profile().name
+        root = Path(self.env.srcdir)
+        claims = load_claims(profile, root)
+        for claim in claims:
+            self.env.note_dependency(str(root / "results" / profile / f"claim{claim['claim']}.json"))
+        page_dir = (root / self.env.docname).parent
+        prefix = Path("/".join([".."] * len(page_dir.relative_to(root).parts))).as_posix() + "/"
+        text = dashboard(claims, profile, prefix=prefix, with_details="summary-only" not in self.options)
+        return _parse_markdown(self, text, "claims-table")
+
+
+def _parse_markdown(directive: SphinxDirective, text: str, source: str) -> list[nodes.Node]:
+    container = nodes.container()
+    directive.state.nested_parse(StringList(text.splitlines(), source=source), directive.content_offset, container)
+    return [container]
+
+
+class ProfilesTable(SphinxDirective):
+    """``{profiles-table}``: every budget of every run profile, from ``tdgen.profiles``."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        return _parse_markdown(self, profiles_table(), "profiles-table")
+
+
+class BuildEnvironment(SphinxDirective):
+    """``{build-environment}``: the machine and package versions the book was built with."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        return _parse_markdown(self, environment_table(), "build-environment")
+
+
+def _read_dashboards_last(app: Sphinx, env, docnames: list[str]) -> None:
+    for page in PAGES:
+        if page in docnames:
+            docnames.remove(page)
+            docnames.append(page)
+
+
+def _always_reread(app: Sphinx, env, added, changed, removed) -> list[str]:
+    return [page for page in PAGES if page in env.found_docs]
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_directive("claims-table", ClaimsTable)
+    app.add_directive("profiles-table", ProfilesTable)
+    app.add_directive("build-environment", BuildEnvironment)
+    app.connect("env-before-read-docs", _read_dashboards_last)
+    app.connect("env-get-outdated", _always_reread)
+    return {"parallel_read_safe": False, "parallel_write_safe": True}

@@ -1,0 +1,14 @@
+"""tdgen: helpers for reproducing Lyle et al. (2022), "Learning Dynamics and Generalization in RL".
+
+Modules:
+  profiles  – the run profiles (smoke / quick / paper) and every budget of the book.
+  mdp       – tabular environments, their policy transition matrices P^π and V^π.
+  spectral  – eigendecompositions of P^π, Dirichlet energy and other smoothness measures.
+  dynamics  – TD and Monte Carlo learning dynamics: closed form, integration, discrete and sampled TD.
+  nn        – small flax value networks trained full-batch with TD or Monte Carlo targets.
+  stats     – bootstrap confidence intervals and verdicts.
+  results   – the per-claim results files shown on the claims page.
+  plotting  – the book's figure theme and figure saving.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,115 @@
+"""The claims dashboard: MyST markdown generated from the results files (never typed by hand)."""
+
+from __future__ import annotations
+
+from tdgen.results import format_number
+
+
+def _link(claim: dict) -> str:
+    return f"{{doc}}`Claim {claim['claim']} – {claim['title']} </{claim['notebook']}>`"
+
+
+def _verdict(text: str) -> str:
+    return f"**{text}**" if text == "reproduced" else f"*{text}*"
+
+
+def summary_table(claims: list[dict], prefix: str = "../") -> str:
+    """One row per claim: link, thumbnail, primary tests passed, verdict, profile.
+
+    ``prefix`` leads from the page that shows the table to the project root.
+    """
+    lines = [
+        "| Claim | Figure | Primary tests reproduced | Verdict | Profile |",
+        "|---|---|---|---|---|",
+    ]
+    for claim in claims:
+        primary = [t for t in claim["tests"] if t["primary"]]
+        passed = sum(t["verdict"] == "reproduced" for t in primary)
+        figure = f"![]({prefix}{claim['figure']}){{w=160px}}" if claim.get("figure") else ""
+        lines.append(
+            f"| {_link(claim)} | {figure} | {passed} of {len(primary)} | {_verdict(claim['verdict'])} "
+            f"| `{claim['profile']}` |"
+        )
+    return "\n".join(lines)
+
+
+def details(claim: dict) -> str:
+    """A claim's statement and every recorded test with statistic, value, 95% CI, threshold and verdict."""
+    lines = [
+        f"### {_link(claim)}: {_verdict(claim['verdict'])}",
+        "",
+        f"> {claim['statement']}",
+        "",
+        "| Test | Statistic | Value | 95% CI | Needs | Verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in claim["tests"]:
+        ci = "–" if t["ci"] is None else f"[{format_number(t['ci'][0])}, {format_number(t['ci'][1])}]"
+        over = f" ({t['ci_over']})" if t["ci"] is not None and t.get("ci_over") else ""
+        role = "" if t["primary"] else " (secondary)"
+        lines.append(
+            f"| {t['name']}{role} | {t['statistic']} | {format_number(t['value'])} | {ci}{over} "
+            f"| {t['direction']} {format_number(t['threshold'])} | {_verdict(t['verdict'])} |"
+        )
+    return "\n".join(lines)
+
+
+def dashboard(claims: list[dict], profile: str, prefix: str = "../", with_details: bool = True) -> str:
+    """The whole dashboard in MyST markdown; a note instead when ``profile`` has no results yet."""
+    if not claims:
+        return (
+            ":::{note}\n"
+            f"No results for the `{profile}` profile yet: run `make book` (with `TDGEN_PROFILE={profile}`).\n"
+            ":::"
+        )
+    parts = [summary_table(claims, prefix)]
+    if with_details:
+        parts.extend(details(c) for c in claims)
+    return "\n\n".join(parts)
+
+
+def profiles_table() -> str:
+    """Every budget of every profile, one row per budget, read from :mod:`tdgen.profiles`."""
+    from dataclasses import fields
+
+    from tdgen.profiles import PROFILES
+
+    names = list(PROFILES)
+    lines = ["| Budget | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
+    first = PROFILES[names[0]]
+    for group in (f.name for f in fields(first) if f.name != "name"):
+        for field in fields(getattr(first, group)):
+            values = [getattr(getattr(PROFILES[n], group), field.name) for n in names]
+            lines.append(f"| `{group}.{field.name}` | " + " | ".join(f"{v:g}" for v in values) + " |")
+    return "\n".join(lines)
+
+
+BUILD_PACKAGES = (
+    "jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "seaborn",
+    "jupyter-book", "myst-nb", "jupyter-cache", "sphinx", "jupytext",
+)  # fmt: skip
+
+
+def environment_table() -> str:
+    """The machine and package versions of this build (Python, OS, CPUs, JAX devices, key packages)."""
+    import os
+    import platform
+    from importlib import metadata
+
+    import jax
+
+    from tdgen.profiles import get_profile
+
+    rows = [
+        ("profile", f"`{get_profile().name}`"),
+        ("Python", platform.python_version()),
+        ("platform", platform.platform()),
+        ("CPU cores", str(os.cpu_count())),
+        ("JAX devices", ", ".join(sorted({f"{d.platform} ({d.device_kind})" for d in jax.devices()}))),
+    ]
+    for package in BUILD_PACKAGES:
+        try:
+            rows.append((package, metadata.version(package)))
+        except metadata.PackageNotFoundError:
+            rows.append((package, "not installed"))
+    return "\n".join(["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows)])

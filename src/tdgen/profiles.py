@@ -1,0 +1,175 @@
+"""Run profiles: every budget of the book lives here and nowhere else.
+
+A profile is chosen with the environment variable ``TDGEN_PROFILE``:
+
+* ``smoke`` – seconds per notebook; used by the tests (nbval).
+* ``quick`` – the default; the whole book in minutes on a 2-core CPU laptop.
+* ``paper`` – paper-scale budgets for one GPU.
+
+Notebooks call :func:`get_profile` once and read their budgets from the
+returned immutable :class:`Profile`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+ENV_VAR = "TDGEN_PROFILE"
+DEFAULT_PROFILE = "quick"
+
+
+class UnknownProfileError(ValueError):
+    """Raised when ``TDGEN_PROFILE`` (or an argument) names no known profile."""
+
+
+@dataclass(frozen=True)
+class SmoothnessBudget:
+    """Claim 1: sizes of the tabular environments whose spectra are studied."""
+
+    ring_states: int
+    chain_states: int
+    grid_side: int
+    drift_grid_side: int
+    random_mdp_states: int
+    bootstrap_resamples: int
+
+
+@dataclass(frozen=True)
+class TDBudget:
+    """Claim 2: the TD-dynamics experiments on a gridworld."""
+
+    grid_side: int
+    gamma: float
+    horizon: float  # continuous time T of the expected dynamics
+    n_times: int  # time points recorded between 0 and T (T/(n_times−1) must be a multiple of td_step)
+    td_step: float  # step size of discrete expected and sampled TD
+    td_seeds: int  # seeds of sampled TD(0), run as one vmap
+    bellman_iterations: int  # Bellman updates shown for the target-smoothness figure
+    nn_seeds: int  # seeds of the neural-network runs, run as one vmap
+    nn_steps: int  # full-batch gradient steps of the network
+    nn_hidden: int  # width of the MLP's two hidden layers
+    nn_learning_rate: float  # plain SGD, the discrete form of gradient flow
+    nn_bands: int  # eigenvalue bands in which the network's error is tracked
+    bootstrap_resamples: int
+
+    def __post_init__(self) -> None:
+        ratio = self.horizon / (self.n_times - 1) / self.td_step
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ValueError(f"horizon/(n_times-1) = {self.horizon / (self.n_times - 1)} is not a multiple of td_step")
+
+    @property
+    def record_every(self) -> int:
+        """TD updates between two recorded time points."""
+        return round(self.horizon / (self.n_times - 1) / self.td_step)
+
+    @property
+    def nn_record_every(self) -> int:
+        """Network steps between two recorded snapshots (about 400 snapshots per run)."""
+        return max(1, self.nn_steps // 400)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """All budgets of one run profile."""
+
+    name: str
+    smoothness: SmoothnessBudget
+    td: TDBudget
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        smoothness=SmoothnessBudget(
+            ring_states=16,
+            chain_states=16,
+            grid_side=6,
+            drift_grid_side=6,
+            random_mdp_states=20,
+            bootstrap_resamples=100,
+        ),
+        td=TDBudget(
+            grid_side=5,
+            gamma=0.9,
+            horizon=10.0,
+            n_times=51,
+            td_step=0.05,
+            td_seeds=16,
+            bellman_iterations=20,
+            nn_seeds=2,
+            nn_steps=100,
+            nn_hidden=32,
+            nn_learning_rate=0.1,
+            nn_bands=4,
+            bootstrap_resamples=100,
+        ),
+    ),
+    "quick": Profile(
+        name="quick",
+        smoothness=SmoothnessBudget(
+            ring_states=64,
+            chain_states=64,
+            grid_side=12,
+            drift_grid_side=10,
+            random_mdp_states=100,
+            bootstrap_resamples=2000,
+        ),
+        td=TDBudget(
+            grid_side=10,
+            gamma=0.9,
+            horizon=40.0,
+            n_times=201,
+            td_step=0.01,
+            td_seeds=256,
+            bellman_iterations=100,
+            nn_seeds=8,
+            nn_steps=4000,
+            nn_hidden=128,
+            nn_learning_rate=0.1,
+            nn_bands=10,
+            bootstrap_resamples=1000,
+        ),
+    ),
+    "paper": Profile(
+        name="paper",
+        smoothness=SmoothnessBudget(
+            ring_states=256,
+            chain_states=256,
+            grid_side=30,
+            drift_grid_side=20,
+            random_mdp_states=400,
+            bootstrap_resamples=10000,
+        ),
+        td=TDBudget(
+            grid_side=20,
+            gamma=0.9,
+            horizon=40.0,
+            n_times=401,
+            td_step=0.005,
+            td_seeds=2048,
+            bellman_iterations=100,
+            nn_seeds=32,
+            nn_steps=20000,
+            nn_hidden=256,
+            nn_learning_rate=0.1,
+            nn_bands=10,
+            bootstrap_resamples=5000,
+        ),
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the profile called ``name``, or the one named by ``TDGEN_PROFILE``.
+
+    Falls back to ``quick`` when neither is given.  An unknown name raises
+    :class:`UnknownProfileError` listing the known ones.
+    """
+    chosen = name if name is not None else os.environ.get(ENV_VAR, DEFAULT_PROFILE)
+    chosen = chosen.strip().lower()
+    if chosen not in PROFILES:
+        known = ", ".join(sorted(PROFILES))
+        source = "argument" if name is not None else f"environment variable {ENV_VAR}"
+        raise UnknownProfileError(f"unknown profile {chosen!r} (from {source}); choose one of: {known}")
+    return PROFILES[chosen]

@@ -1,0 +1,110 @@
+"""Profiles, verdicts, results files and the dashboard built from them."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tdgen import dashboard, profiles, results, stats
+
+
+def test_default_profile_is_quick(monkeypatch):
+    monkeypatch.delenv(profiles.ENV_VAR, raising=False)
+    assert profiles.get_profile().name == "quick"
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv(profiles.ENV_VAR, "Smoke")
+    assert profiles.get_profile().name == "smoke"
+
+
+def test_unknown_profile_is_named(monkeypatch):
+    monkeypatch.setenv(profiles.ENV_VAR, "huge")
+    with pytest.raises(profiles.UnknownProfileError, match=r"unknown profile 'huge'.*paper, quick, smoke"):
+        profiles.get_profile()
+
+
+def test_profiles_are_immutable_and_ordered_by_budget():
+    smoke, quick, paper = (profiles.PROFILES[n] for n in ("smoke", "quick", "paper"))
+    with pytest.raises(AttributeError):
+        quick.td.gamma = 0.5  # type: ignore[misc]
+    assert smoke.td.td_seeds < quick.td.td_seeds < paper.td.td_seeds
+    assert smoke.smoothness.grid_side < quick.smoothness.grid_side < paper.smoothness.grid_side
+
+
+def test_judge_uses_far_end_of_interval():
+    assert stats.judge(0.95, (0.91, 0.99), 0.9, ">=") == stats.REPRODUCED
+    assert stats.judge(0.95, (0.85, 0.99), 0.9, ">=") == stats.NOT_REPRODUCED
+    assert stats.judge(-0.8, None, -0.7, "<=") == stats.REPRODUCED
+    assert stats.judge(float("nan"), None, 0.0, ">=") == stats.NOT_REPRODUCED
+    with pytest.raises(ValueError, match="direction"):
+        stats.judge(1.0, None, 0.0, ">")
+
+
+def test_bootstrap_ci_brackets_the_mean():
+    samples = np.random.default_rng(0).normal(1.0, 0.1, size=200)
+    lo, hi = stats.bootstrap_ci(samples)
+    assert lo < samples.mean() < hi
+    assert hi - lo < 0.05
+    assert stats.bootstrap_ci(samples[:1]) is None
+
+
+def test_record_and_load_claim_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("TDGEN_ROOT", str(tmp_path))
+    tests = [
+        results.ClaimTest("a", "ρ", -0.9, (-0.95, -0.85), "seeds", -0.7, "<="),
+        results.ClaimTest("b", "ρ", 0.1, None, None, 0.5, ">=", primary=False),
+    ]
+    payload = results.record_claim(7, "Title", "Statement", "notebooks/07_x", "smoke", tests, figure=None)
+    on_disk = json.loads((tmp_path / "results" / "smoke" / "claim7.json").read_text())
+    assert on_disk == payload
+    assert on_disk["verdict"] == "reproduced"  # the failing test is secondary
+    assert [t["verdict"] for t in on_disk["tests"]] == ["reproduced", "not reproduced"]
+    assert results.load_claims("smoke", tmp_path) == [payload]
+    assert not list((tmp_path / "results" / "smoke").glob("*.tmp"))
+
+
+def test_claim_verdict_fails_when_a_primary_test_fails(tmp_path, monkeypatch):
+    monkeypatch.setenv("TDGEN_ROOT", str(tmp_path))
+    tests = [
+        results.ClaimTest("a", "ρ", -0.9, None, None, -0.7, "<="),
+        results.ClaimTest("b", "ρ", -0.2, None, None, -0.7, "<="),
+    ]
+    assert results.record_claim(1, "T", "S", "nb", "smoke", tests)["verdict"] == "not reproduced"
+
+
+def test_dashboard_lists_every_claim_with_numbers():
+    claim = {
+        "claim": 2,
+        "title": "TD fitting order",
+        "statement": "S",
+        "notebook": "notebooks/02_x",
+        "profile": "quick",
+        "verdict": "reproduced",
+        "figure": "figures/quick/f.png",
+        "tests": [
+            {
+                "name": "rates",
+                "statistic": "err",
+                "value": 0.02,
+                "ci": [0.01, 0.03],
+                "ci_over": "seeds",
+                "threshold": 0.05,
+                "direction": "<=",
+                "primary": True,
+                "verdict": "reproduced",
+            },
+        ],
+    }
+    text = dashboard.dashboard([claim], "quick")
+    assert "{doc}`Claim 2 – TD fitting order </notebooks/02_x>`" in text
+    assert "../figures/quick/f.png" in text
+    assert "| 1 of 1 |" in text
+    assert "[0.01, 0.03]" in text and "<= 0.05" in text
+    assert "No results" in dashboard.dashboard([], "paper")
+
+
+def test_profiles_table_lists_every_budget():
+    table = dashboard.profiles_table()
+    assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
+    assert table.count("\n") == 2 + 6 + 13 - 1
