@@ -1,5 +1,7 @@
 # Two commands for a new user: `make book` and `make test` (see README.md).
 # Both create .venv on first use and install tdgen with its extras into it.
+# Books are built with --all: every page is re-read and rewritten (cheap: notebook
+# outputs come from the execution cache), so a change to the book's extension shows.
 
 PYTHON ?= python3
 VENV := .venv
@@ -27,7 +29,7 @@ $(STAMP): pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/python -m tdgen.booktools cache-guard _build/.jupyter_cache
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 	@echo "Book built: open _build/html/index.html"
 
 SMOKE_BOOK := _build/smoke
@@ -37,7 +39,8 @@ test: $(STAMP)
 	$(BIN)/python -m tdgen.booktools check-pairs notebooks
 	TDGEN_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/*.ipynb
 	TDGEN_PROFILE=smoke $(BIN)/python -m tdgen.booktools cache-guard $(SMOKE_BOOK)/_build/.jupyter_cache
-	TDGEN_PROFILE=smoke $(BIN)/jupyter-book build . --path-output $(SMOKE_BOOK) --warningiserror --nitpick --keep-going
+	TDGEN_PROFILE=smoke $(BIN)/jupyter-book build . --all --path-output $(SMOKE_BOOK) --warningiserror --nitpick --keep-going
+	TDGEN_PROFILE=smoke $(BIN)/jupyter-book build . --path-output $(SMOKE_BOOK) --builder linkcheck
 	TDGEN_BOOK_HTML=$(SMOKE_BOOK)/_build/html $(BIN)/python -m pytest tests/browser
 
 lint: $(STAMP)

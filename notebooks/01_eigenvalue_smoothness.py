@@ -153,17 +153,19 @@ publish_figure(fig, "claim1_eigenvectors", profile.name)
 # ```
 
 # %% tags=["remove-output"]
-fig, axes = plt.subplots(1, len(envs), figsize=(15, 3.2), sharey=True)
+fig, axes = plt.subplots(2, 3, figsize=(11, 6.5), sharex=True, sharey=True)
 correlations = {}
-for ax, (name, s) in zip(axes, spectra.items()):
+for ax, (name, s) in zip(axes.flat, spectra.items()):
     lam = np.real(s["eig"].values)
     points = ax.scatter(
         lam, s["sign_changes"], c=s["energy"], cmap="viridis", vmin=0, vmax=2, s=12
     )
     correlations[name] = stats.spearman(lam, s["sign_changes"])
     ax.set_title(f"{name}\nSpearman ρ = {correlations[name]:.2f}")
+for ax in axes[-1]:
     ax.set_xlabel("Re λ (eigenvalue)")
-axes[0].set_ylabel("sign-change rate\n(fraction of neighbour pairs)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("sign-change rate\n(fraction of neighbour pairs)")
 fig.colorbar(points, ax=axes, label="Dirichlet energy")
 publish_figure(fig, "claim1_eigenvalue_vs_smoothness", profile.name)
 

@@ -124,9 +124,11 @@ def browser():
     driver.quit()
 
 
-def _is_offline_fetch(message: str) -> bool:
-    """A resource from another host that this (possibly offline) machine could not fetch, e.g. MathJax's CDN."""
-    return "Failed to load resource" in message and "127.0.0.1" not in message
+def _is_ignorable(message: str) -> bool:
+    """A resource from another host this (possibly offline) machine could not fetch, e.g. MathJax's CDN,
+    or the favicon browsers ask for on their own."""
+    failed_fetch = "Failed to load resource" in message
+    return failed_fetch and ("127.0.0.1" not in message or "/favicon.ico" in message)
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -138,7 +140,7 @@ def test_page_renders_without_errors(name, server, browser):
     errors = [
         entry["message"]
         for entry in browser.get_log("browser")
-        if entry["level"] == "SEVERE" and not _is_offline_fetch(entry["message"])
+        if entry["level"] == "SEVERE" and not _is_ignorable(entry["message"])
     ]
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1300, min(int(height), 12000))

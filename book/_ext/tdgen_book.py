@@ -1,4 +1,4 @@
-"""Sphinx extension: the book's generated tables.
+"""The book's Sphinx extension: generated tables, read order, and one upstream fix.
 
 ``{claims-table}`` is filled from ``results/<profile>/claim*.json``, ``{profiles-table}``
 from ``tdgen.profiles`` and ``{build-environment}`` from the building machine.
@@ -6,6 +6,10 @@ from ``tdgen.profiles`` and ``{build-environment}`` from the building machine.
 Pages that use it are read *after* every notebook (whose execution writes the
 results files) and are re-read on every build, so the dashboard always shows the
 numbers of the notebooks just executed or loaded from the cache.
+
+Upstream fix: with jupyter-book 1.0.4 and sphinx-thebe 0.3.1 every page declares
+``const THEBE_JS_URL`` twice, a JavaScript SyntaxError in every browser; identical
+script entries are dropped from each page (:func:`_drop_duplicate_scripts`).
 """
 
 from __future__ import annotations
@@ -80,10 +84,26 @@ def _always_reread(app: Sphinx, env, added, changed, removed) -> list[str]:
     return [page for page in PAGES if page in env.found_docs]
 
 
+def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Keep the first of scripts with the same source and attributes.
+
+    The copies may differ in priority, and an inline script's filename may be ``None`` or ``""``.
+    """
+    seen: set[tuple] = set()
+    unique = []
+    for script in context.get("script_files", []):
+        key = (getattr(script, "filename", script) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
 def setup(app: Sphinx) -> dict:
     app.add_directive("claims-table", ClaimsTable)
     app.add_directive("profiles-table", ProfilesTable)
     app.add_directive("build-environment", BuildEnvironment)
     app.connect("env-before-read-docs", _read_dashboards_last)
     app.connect("env-get-outdated", _always_reread)
+    app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": False, "parallel_write_safe": True}
