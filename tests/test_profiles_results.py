@@ -100,7 +100,7 @@ def test_dashboard_lists_every_claim_with_numbers():
     assert "{doc}`Claim 2 – TD fitting order </notebooks/02_x>`" in text
     assert "../figures/quick/f.png" in text
     assert "| 1 of 1 |" in text
-    assert "[0.01, 0.03]" in text and "<= 0.05" in text
+    assert "[0.01, 0.03]" in text and "≤ 0.05" in text
     assert "No results" in dashboard.dashboard([], "paper")
 
 
@@ -108,3 +108,14 @@ def test_profiles_table_lists_every_budget():
     table = dashboard.profiles_table()
     assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
     assert table.count("\n") == 2 + 6 + 13 - 1
+
+
+def test_bootstrap_means_resample_seeds():
+    samples = np.arange(12.0).reshape(4, 3)
+    means = stats.bootstrap_means(samples, n_resamples=500)
+    assert means.shape == (500, 3)
+    # Each resampled mean is a mean of 4 rows drawn from the samples: within the rows' range,
+    # and on average the overall mean.
+    assert np.all(means >= samples.min(axis=0)) and np.all(means <= samples.max(axis=0))
+    np.testing.assert_allclose(means.mean(axis=0), samples.mean(axis=0), atol=0.3)
+    assert stats.percentile_interval(np.array([np.nan])) is None

@@ -78,3 +78,13 @@ def test_shape_mismatch_is_named():
         spectral.dirichlet_energy(np.ones(6), env.P)
     with pytest.raises(mdp.InvalidMDPError, match=r"\[m, 2\]"):
         spectral.sign_change_rate(np.ones(5), np.zeros((0, 2), dtype=int))
+
+
+def test_dirichlet_energy_matches_its_definition():
+    # ½ Σ μ(s) P(s, s') |f(s) − f(s')|² / Σ μ(s)|f(s)|², summed pair by pair, for a non-reversible P.
+    env = mdp.drift_grid(4)
+    mu = spectral.stationary_distribution(env.P)
+    f = np.random.default_rng(0).standard_normal((3, env.n_states)) + 1j
+    pairs = np.abs(f[:, :, None] - f[:, None, :]) ** 2
+    direct = 0.5 * np.sum(mu[:, None] * env.P * pairs, axis=(1, 2)) / np.sum(mu * np.abs(f) ** 2, axis=1)
+    np.testing.assert_allclose(spectral.dirichlet_energy(f, env.P, mu), direct, rtol=1e-12)

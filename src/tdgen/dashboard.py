@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from tdgen.results import format_number
+
+def format_number(x: float | None) -> str:
+    """Three significant digits, or an en dash for a missing value."""
+    return "–" if x is None else f"{x:.3g}"
 
 
 def _link(claim: dict) -> str:
     return f"{{doc}}`Claim {claim['claim']} – {claim['title']} </{claim['notebook']}>`"
+
+
+def _needs(test: dict) -> str:
+    return f"{'≥' if test['direction'] == '>=' else '≤'} {format_number(test['threshold'])}"
 
 
 def _verdict(text: str) -> str:
@@ -49,7 +56,7 @@ def details(claim: dict) -> str:
         role = "" if t["primary"] else " (secondary)"
         lines.append(
             f"| {t['name']}{role} | {t['statistic']} | {format_number(t['value'])} | {ci}{over} "
-            f"| {t['direction']} {format_number(t['threshold'])} | {_verdict(t['verdict'])} |"
+            f"| {_needs(t)} | {_verdict(t['verdict'])} |"
         )
     return "\n".join(lines)
 

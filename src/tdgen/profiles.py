@@ -139,7 +139,7 @@ PROFILES: dict[str, Profile] = {
             grid_side=30,
             drift_grid_side=20,
             random_mdp_states=400,
-            bootstrap_resamples=10000,
+            bootstrap_resamples=5000,
         ),
         td=TDBudget(
             grid_side=20,
@@ -154,7 +154,7 @@ PROFILES: dict[str, Profile] = {
             nn_hidden=256,
             nn_learning_rate=0.1,
             nn_bands=10,
-            bootstrap_resamples=5000,
+            bootstrap_resamples=2000,
         ),
     ),
 }

@@ -91,14 +91,3 @@ def load_claims(profile: str, root: Path | None = None) -> list[dict]:
     folder = (root or project_root()) / "results" / profile
     claims = [json.loads(p.read_text()) for p in sorted(folder.glob("claim*.json"))]
     return sorted(claims, key=lambda c: c["claim"])
-
-
-def format_number(x: float | None) -> str:
-    """Three significant digits, or an en dash for a missing value."""
-    return "–" if x is None else f"{x:.3g}"
-
-
-def format_test(test: dict) -> str:
-    """``value [lo, hi] (direction threshold)`` of one test, for tables."""
-    ci = "" if test["ci"] is None else f" [{format_number(test['ci'][0])}, {format_number(test['ci'][1])}]"
-    return f"{format_number(test['value'])}{ci} (needs {test['direction']} {format_number(test['threshold'])})"

@@ -34,7 +34,26 @@ def bootstrap_ci(
         return None
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, samples.shape[0], size=(n_resamples, samples.shape[0]))
-    values = np.array([statistic(samples[i]) for i in idx])
+    return percentile_interval(np.array([statistic(samples[i]) for i in idx]), confidence)
+
+
+def bootstrap_means(samples: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Means of ``n_resamples`` bootstrap resamples of the seeds (first axis) of ``samples``.
+
+    Resampling seeds with replacement weights each seed by a multinomial count, so
+    all resampled means come from one matrix product: ``[n_resamples, ...]``.  Use
+    it when a statistic is a function of the mean over seeds of a large array.
+    """
+    samples = np.asarray(samples)
+    n = samples.shape[0]
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
+    means = (counts / n) @ samples.reshape(n, -1)
+    return means.reshape(n_resamples, *samples.shape[1:])
+
+
+def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Central percentile interval of bootstrap ``values`` (non-finite ones dropped); ``None`` if none are left."""
+    values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return None
