@@ -317,7 +317,7 @@ publish_figure(fig, "claim2_network_bands", profile.name)
 # Primary tests, on sampled TD(0) averaged over seeds, with 95% bootstrap intervals over
 # seeds:
 #
-# 1. **Rates**: the largest relative error $|c_i - (1-\gamma\lambda_i)| / (1-\gamma\lambda_i)$
+# 1. **Rates** (right panel of {numref}`fig-claim2-decay`): the largest relative error $|c_i - (1-\gamma\lambda_i)| / (1-\gamma\lambda_i)$
 #    over all eigencomponents must be at most **5%** (the discretisation alone contributes
 #    about $\eta(1+\gamma)/2$).
 # 2. **Order**: the Spearman correlation between $\lambda_i$ and the component's time

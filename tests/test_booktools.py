@@ -4,6 +4,7 @@ from pathlib import Path
 
 import jupytext
 import pytest
+import yaml
 
 from tdgen import booktools
 
@@ -49,6 +50,8 @@ def test_out_of_sync_pair_is_reported(tmp_path):
 @pytest.mark.parametrize("notebook", sorted(NOTEBOOKS.glob("*.py")), ids=lambda p: p.name)
 def test_every_notebook_records_a_claim_and_installs_on_colab(notebook):
     text = notebook.read_text()
+    repository = yaml.safe_load((NOTEBOOKS.parent / "_config.yml").read_text())["repository"]["url"]
     assert '"google.colab" in sys.modules' in text
+    assert f"git+{repository}" in text, "the Colab install cell must install from the book's repository"
     assert "../book/_notebook_note.md" in text
     assert "record_claim(" in text
