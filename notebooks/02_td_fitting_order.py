@@ -286,8 +286,7 @@ for ax, ((encoding, target), run) in zip(axes.flat, runs.items()):
         )
     ax.set_yscale("log")
     ax.set_title(
-        f"{encoding} inputs, {'TD' if target == 'td' else 'Monte Carlo'} targets "
-        f"(ρ = {run['rho'].mean():+.2f})"
+        f"{encoding}, {'TD' if target == 'td' else 'MC'} targets (ρ = {run['rho'].mean():+.2f})"
     )
 for ax in axes[-1]:
     ax.set_xlabel("SGD step")
