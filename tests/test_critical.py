@@ -37,6 +37,10 @@ def test_eigenvector_targets_run_from_smooth_to_rough(env):
 def test_masks_and_standardise():
     masks = critical.train_masks(10, 3, 0.5)
     assert masks.shape == (3, 10) and np.all(masks.sum(axis=1) == 5)
+    always = critical.train_masks(10, 4, 0.3, always=[0, 9])
+    assert np.all(always[:, [0, 9]]) and np.all(always.sum(axis=1) == 3)
+    with pytest.raises(ValueError, match="always must name"):
+        critical.train_masks(10, 1, 0.1, always=[0, 9])
     with pytest.raises(ValueError, match="no training or no held-out"):
         critical.train_masks(10, 3, 0.99)
     with pytest.raises(ValueError, match="constant"):

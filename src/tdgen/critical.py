@@ -1,6 +1,6 @@
 """A critical period in learning: pre-training on rough targets, then fine-tuning on a value function.
 
-The experiment of claim 3 (Lyle et al., 2022, §4): a network is first trained to fit a
+The experiment of claim 3 (Lyle et al., 2022): a network is first trained to fit a
 *pre-training target* ``g`` (an eigenvector of P^π, from smooth to rough, or random labels),
 then fine-tuned on the value function ``V^π``, both on the same random subset of the states
 (the *training states*, a boolean mask ``m``).  Its error on the other states — an
@@ -89,18 +89,27 @@ def random_label_target(n: int, seed: int = 0) -> np.ndarray:
     return standardise(np.random.default_rng(seed).standard_normal(n))
 
 
-def train_masks(n: int, n_seeds: int, fraction: float, seed: int = 0) -> np.ndarray:
+def train_masks(
+    n: int, n_seeds: int, fraction: float, seed: int = 0, always: Sequence[int] | np.ndarray = ()
+) -> np.ndarray:
     """One random training subset per seed: ``[n_seeds, n]`` booleans, each with ``round(fraction · n)`` true.
 
-    The complement of each row is that seed's held-out (interpolation) set.
+    The states listed in ``always`` (e.g. those with a reward) are in every training set;
+    the rest are drawn uniformly.  The complement of each row is that seed's held-out
+    (interpolation) set.
     """
     k = round(fraction * n)
+    always = np.unique(np.asarray(always, dtype=int))
     if not 0 < k < n:
         raise ValueError(f"fraction {fraction} of {n} states leaves no training or no held-out states")
+    if always.size > k or (always.size and (always.min() < 0 or always.max() >= n)):
+        raise ValueError(f"always must name at most {k} distinct states in [0, {n}), got {always.tolist()}")
     rng = np.random.default_rng(seed)
+    rest = np.setdiff1d(np.arange(n), always)
     masks = np.zeros((n_seeds, n), dtype=bool)
     for row in masks:
-        row[rng.choice(n, size=k, replace=False)] = True
+        row[always] = True
+        row[rng.choice(rest, size=k - always.size, replace=False)] = True
     return masks
 
 

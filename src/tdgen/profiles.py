@@ -184,7 +184,7 @@ PROFILES: dict[str, Profile] = {
             eigen_levels=6,
             pretrain_steps=1000,
             pretrain_lengths=2,
-            finetune_steps=2000,
+            finetune_steps=4000,
             value_steps=2000,
             bootstrap_resamples=1000,
         ),
