@@ -202,7 +202,7 @@ axes[0].set_ylabel("held-out MSE after fine-tuning")
 axes[0].legend(loc="upper left")
 axes[1].set_yscale("log")
 axes[1].set_ylabel("training MSE after fine-tuning")
-axes[1].legend(loc="upper left")
+axes[1].legend(loc="lower right")
 for ax in axes:
     ax.set_xlabel("Dirichlet energy of the pre-training target")
 publish_figure(fig, "claim3_pretraining_dose", profile.name)
@@ -248,8 +248,8 @@ publish_figure(fig, "claim3_predictions", profile.name)
 # the network trained from scratch and of the network pre-trained for the longest time on
 # the roughest eigenvector (most negative eigenvalue). Bottom: the seed's training states
 # (yellow; the others are held out) and each network's error, prediction minus $V^\pi$.
-# Each panel has its own colour scale, centred on zero; look for checkerboard-like
-# residue of the pre-training target on the held-out states.
+# Each panel has its own colour scale, centred on zero; compare where, and how far from
+# the training states, each network's errors fall.
 # ```
 #
 # ## TD targets against regression targets
