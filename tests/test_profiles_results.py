@@ -107,7 +107,8 @@ def test_dashboard_lists_every_claim_with_numbers():
 def test_profiles_table_lists_every_budget():
     table = dashboard.profiles_table()
     assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
-    assert table.count("\n") == 2 + 6 + 13 - 1
+    assert "`critical.pretrain_steps`" in table
+    assert table.count("\n") == 2 + 6 + 13 + 12 - 1
 
 
 def test_bootstrap_means_resample_seeds():

@@ -70,12 +70,42 @@ class TDBudget:
 
 
 @dataclass(frozen=True)
+class CriticalBudget:
+    """Claim 3: pre-training on rough targets, fine-tuning on V^π, interpolation to held-out states."""
+
+    grid_side: int
+    gamma: float
+    seeds: int  # seeds (network initialisation and train/held-out split), run as one vmap
+    train_fraction: float  # fraction of the states given as training states; the rest are held out
+    hidden: int  # width of the MLP's two hidden layers
+    learning_rate: float  # Adam, for pre-training, fine-tuning and the TD/MC comparison
+    eigen_levels: int  # eigenvectors of P^π used as pre-training targets, smoothest to roughest
+    pretrain_steps: int  # the longest pre-training
+    pretrain_lengths: int  # pre-training lengths, each a quarter of the next, up to pretrain_steps
+    finetune_steps: int  # Adam steps on V^π after pre-training (and from scratch)
+    value_steps: int  # Adam steps of the TD-versus-Monte-Carlo comparison
+    bootstrap_resamples: int
+
+    def __post_init__(self) -> None:
+        if self.pretrain_steps // 4 ** (self.pretrain_lengths - 1) < 1:
+            raise ValueError(
+                f"{self.pretrain_lengths} pre-training lengths do not fit into {self.pretrain_steps} steps"
+            )
+
+    @property
+    def pretrain_schedule(self) -> tuple[int, ...]:
+        """The pre-training lengths, shortest first: ``pretrain_steps / 4^k``."""
+        return tuple(self.pretrain_steps // 4**k for k in reversed(range(self.pretrain_lengths)))
+
+
+@dataclass(frozen=True)
 class Profile:
     """All budgets of one run profile."""
 
     name: str
     smoothness: SmoothnessBudget
     td: TDBudget
+    critical: CriticalBudget
 
 
 PROFILES: dict[str, Profile] = {
@@ -104,6 +134,20 @@ PROFILES: dict[str, Profile] = {
             nn_bands=4,
             bootstrap_resamples=100,
         ),
+        critical=CriticalBudget(
+            grid_side=6,
+            gamma=0.9,
+            seeds=3,
+            train_fraction=0.5,
+            hidden=16,
+            learning_rate=0.003,
+            eigen_levels=3,
+            pretrain_steps=40,
+            pretrain_lengths=2,
+            finetune_steps=40,
+            value_steps=40,
+            bootstrap_resamples=100,
+        ),
     ),
     "quick": Profile(
         name="quick",
@@ -130,6 +174,20 @@ PROFILES: dict[str, Profile] = {
             nn_bands=10,
             bootstrap_resamples=1000,
         ),
+        critical=CriticalBudget(
+            grid_side=16,
+            gamma=0.9,
+            seeds=10,
+            train_fraction=0.5,
+            hidden=32,
+            learning_rate=0.003,
+            eigen_levels=6,
+            pretrain_steps=1000,
+            pretrain_lengths=2,
+            finetune_steps=4000,
+            value_steps=2000,
+            bootstrap_resamples=1000,
+        ),
     ),
     "paper": Profile(
         name="paper",
@@ -154,6 +212,20 @@ PROFILES: dict[str, Profile] = {
             nn_hidden=256,
             nn_learning_rate=0.1,
             nn_bands=10,
+            bootstrap_resamples=2000,
+        ),
+        critical=CriticalBudget(
+            grid_side=20,
+            gamma=0.9,
+            seeds=32,
+            train_fraction=0.5,
+            hidden=128,
+            learning_rate=0.001,
+            eigen_levels=10,
+            pretrain_steps=8000,
+            pretrain_lengths=3,
+            finetune_steps=8000,
+            value_steps=8000,
             bootstrap_resamples=2000,
         ),
     ),
