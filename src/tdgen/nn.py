@@ -63,7 +63,7 @@ def make_value_train(
 ) -> Callable[[jax.Array], jax.Array]:
     """Build a jit-able ``train(rng) -> [n_steps // record_every + 1, n]`` of the network's values over training.
 
-    Row ``k`` holds ``V_θ`` on every state after ``k · record_every`` Adam steps.
+    Row ``k`` holds ``V_θ`` on every state after ``k · record_every`` SGD steps.
     Vmap ``train`` over seeds.
     """
     check_gamma(gamma)
