@@ -106,5 +106,5 @@ def test_dashboard_lists_every_claim_with_numbers():
 
 def test_profiles_table_lists_every_budget():
     table = dashboard.profiles_table()
-    assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
-    assert table.count("\n") == 2 + 6 + 13 - 1
+    assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table and "`agents.seeds`" in table
+    assert table.count("\n") == 2 + 6 + 13 + 10 - 1
