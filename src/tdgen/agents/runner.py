@@ -180,17 +180,17 @@ def run_cached(
     metrics = [_load(folder / f"metrics_{k}.msgpack", metrics_t) for k in range(1, done + 1)]
     steps = trainer.updates_per_chunk * trainer.steps_per_update
     bar = tqdm(total=trainer.num_checkpoints * steps, initial=done * steps, unit="step", disable=not progress)
-    bar.set_description(f"{type(config).__name__} ×{rngs.shape[0]} seeds")
-    for k in range(done + 1, trainer.num_checkpoints + 1):
-        state, chunk_metrics = chunk(state)
-        params.append(params_of(state))
-        metrics.append(jax.device_get(chunk_metrics))
-        _save(folder / f"params_{k}.msgpack", params[-1])
-        _save(folder / f"metrics_{k}.msgpack", metrics[-1])
-        _save(folder / "state.msgpack", {"chunk": np.int32(k), "state": state})
-        bar.update(steps)
-        bar.set_postfix(episode_return=f"{final_return(metrics[-1], fraction=1.0).mean():.2f}")
-    bar.close()
+    bar.set_description(f"{type(config).__name__} ×{rngs.shape[0]} seeds (steps per seed)")
+    with bar:
+        for k in range(done + 1, trainer.num_checkpoints + 1):
+            state, chunk_metrics = chunk(state)
+            params.append(params_of(state))
+            metrics.append(jax.device_get(chunk_metrics))
+            _save(folder / f"params_{k}.msgpack", params[-1])
+            _save(folder / f"metrics_{k}.msgpack", metrics[-1])
+            _save(folder / "state.msgpack", {"chunk": np.int32(k), "state": state})
+            bar.update(steps)
+            bar.set_postfix(episode_return=f"{final_return(metrics[-1], fraction=1.0).mean():.2f}")
     run = Run(
         jax.tree.map(lambda *p: np.stack(p, axis=1), *params),
         jax.tree.map(lambda *m: np.concatenate(m, axis=1), *metrics),
