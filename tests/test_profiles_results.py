@@ -30,6 +30,8 @@ def test_profiles_are_immutable_and_ordered_by_budget():
         quick.td.gamma = 0.5  # type: ignore[misc]
     assert smoke.td.td_seeds < quick.td.td_seeds < paper.td.td_seeds
     assert smoke.smoothness.grid_side < quick.smoothness.grid_side < paper.smoothness.grid_side
+    assert smoke.agents.ppo_timesteps < quick.agents.ppo_timesteps < paper.agents.ppo_timesteps
+    assert smoke.agents.dqn_timesteps < quick.agents.dqn_timesteps < paper.agents.dqn_timesteps
 
 
 def test_judge_uses_far_end_of_interval():
