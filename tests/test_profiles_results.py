@@ -30,6 +30,8 @@ def test_profiles_are_immutable_and_ordered_by_budget():
         quick.td.gamma = 0.5  # type: ignore[misc]
     assert smoke.td.td_seeds < quick.td.td_seeds < paper.td.td_seeds
     assert smoke.smoothness.grid_side < quick.smoothness.grid_side < paper.smoothness.grid_side
+    assert smoke.agents.ppo_timesteps < quick.agents.ppo_timesteps < paper.agents.ppo_timesteps
+    assert smoke.agents.dqn_timesteps < quick.agents.dqn_timesteps < paper.agents.dqn_timesteps
 
 
 def test_judge_uses_far_end_of_interval():
@@ -107,8 +109,9 @@ def test_dashboard_lists_every_claim_with_numbers():
 def test_profiles_table_lists_every_budget():
     table = dashboard.profiles_table()
     assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
-    assert "`critical.pretrain_steps`" in table
-    assert table.count("\n") == 2 + 6 + 13 + 12 - 1
+    assert "`critical.pretrain_steps`" in table and "`agents.seeds`" in table
+    # header and rule, then one row per budget: smoothness 6, td 13, critical 12, agents 10.
+    assert table.count("\n") == 2 + 6 + 13 + 12 + 10 - 1
 
 
 def test_bootstrap_means_resample_seeds():
@@ -120,3 +123,19 @@ def test_bootstrap_means_resample_seeds():
     assert np.all(means >= samples.min(axis=0)) and np.all(means <= samples.max(axis=0))
     np.testing.assert_allclose(means.mean(axis=0), samples.mean(axis=0), atol=0.3)
     assert stats.percentile_interval(np.array([np.nan])) is None
+
+
+def test_atomic_write_replaces_the_file_with_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from tdgen.paths import atomic_write_bytes
+
+    target = tmp_path / "out" / "file.json"
+    atomic_write_bytes(target, b"one")
+    atomic_write_bytes(target, b"two")
+    assert target.read_bytes() == b"two"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in target.parent.iterdir()] == ["file.json"]

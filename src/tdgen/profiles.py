@@ -99,6 +99,28 @@ class CriticalBudget:
 
 
 @dataclass(frozen=True)
+class AgentBudget:
+    """The deep RL agents (PPO, DQN) on MinAtar: environment steps, parallel environments, seeds, checkpoints."""
+
+    seeds: int  # independent runs per agent, run as one vmap
+    checkpoints: int  # parameters kept at the start and after each of this many equal chunks of training
+    ppo_timesteps: int  # environment steps per seed (over all parallel envs)
+    ppo_num_envs: int
+    ppo_num_steps: int  # rollout length per PPO update
+    dqn_timesteps: int
+    dqn_num_envs: int
+    dqn_buffer_size: int  # replay capacity in transitions
+    dqn_learning_starts: int  # environment steps collected before the first gradient step
+    dqn_eps_anneal_steps: int  # environment steps over which ε falls from 1 to its final value
+
+    def __post_init__(self) -> None:
+        if self.checkpoints < 10:
+            raise ValueError(
+                f"checkpoints must be at least 10 (the interference study needs them), got {self.checkpoints}"
+            )
+
+
+@dataclass(frozen=True)
 class Profile:
     """All budgets of one run profile."""
 
@@ -106,6 +128,7 @@ class Profile:
     smoothness: SmoothnessBudget
     td: TDBudget
     critical: CriticalBudget
+    agents: AgentBudget
 
 
 PROFILES: dict[str, Profile] = {
@@ -148,6 +171,18 @@ PROFILES: dict[str, Profile] = {
             value_steps=40,
             bootstrap_resamples=100,
         ),
+        agents=AgentBudget(
+            seeds=2,
+            checkpoints=10,
+            ppo_timesteps=1_280,
+            ppo_num_envs=8,
+            ppo_num_steps=16,
+            dqn_timesteps=400,
+            dqn_num_envs=4,
+            dqn_buffer_size=1_000,
+            dqn_learning_starts=80,
+            dqn_eps_anneal_steps=200,
+        ),
     ),
     "quick": Profile(
         name="quick",
@@ -188,6 +223,18 @@ PROFILES: dict[str, Profile] = {
             value_steps=2000,
             bootstrap_resamples=1000,
         ),
+        agents=AgentBudget(
+            seeds=2,
+            checkpoints=10,
+            ppo_timesteps=2_000_000,
+            ppo_num_envs=64,
+            ppo_num_steps=128,
+            dqn_timesteps=1_000_000,
+            dqn_num_envs=16,
+            dqn_buffer_size=100_000,
+            dqn_learning_starts=5_000,
+            dqn_eps_anneal_steps=100_000,
+        ),
     ),
     "paper": Profile(
         name="paper",
@@ -227,6 +274,18 @@ PROFILES: dict[str, Profile] = {
             finetune_steps=8000,
             value_steps=8000,
             bootstrap_resamples=2000,
+        ),
+        agents=AgentBudget(
+            seeds=10,
+            checkpoints=50,
+            ppo_timesteps=10_000_000,
+            ppo_num_envs=128,
+            ppo_num_steps=128,
+            dqn_timesteps=10_000_000,
+            dqn_num_envs=16,
+            dqn_buffer_size=1_000_000,
+            dqn_learning_starts=50_000,
+            dqn_eps_anneal_steps=1_000_000,
         ),
     ),
 }

@@ -1,0 +1,170 @@
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from tdgen.agents import dqn, networks, ppo, runner
+from tdgen.profiles import get_profile
+
+SMOKE = get_profile("smoke").agents
+
+
+def test_patches_match_a_valid_3x3_convolution():
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 10, 10, 4))
+    kernel = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 4, 16))
+    conv = jax.lax.conv_general_dilated(x, kernel, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    np.testing.assert_allclose(networks.patches_3x3(x) @ kernel.reshape(36, 16), conv, rtol=1e-5, atol=1e-5)
+
+
+def test_network_shapes():
+    obs = jnp.zeros((5, 10, 10, 4), jnp.uint8)
+    q_net, ac_net = networks.QNetwork(3), networks.ActorCritic(6)
+    q = jax.eval_shape(lambda: q_net.apply(q_net.init(jax.random.PRNGKey(0), obs), obs))
+    logits, value = jax.eval_shape(lambda: ac_net.apply(ac_net.init(jax.random.PRNGKey(0), obs), obs))
+    assert q.shape == (5, 3) and logits.shape == (5, 6) and value.shape == (5,)
+
+
+def test_gae_matches_a_python_loop():
+    rng = np.random.default_rng(0)
+    values, rewards = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    dones, last = (rng.random((6, 2)) < 0.3).astype(float), rng.normal(size=2)
+    adv, ret = ppo.gae(jnp.asarray(values), jnp.asarray(rewards), jnp.asarray(dones), jnp.asarray(last), 0.9, 0.8)
+    expected, next_adv, next_value = np.zeros((6, 2)), np.zeros(2), last
+    for t in reversed(range(6)):
+        delta = rewards[t] + 0.9 * next_value * (1 - dones[t]) - values[t]
+        next_adv = expected[t] = delta + 0.9 * 0.8 * (1 - dones[t]) * next_adv
+        next_value = values[t]
+    np.testing.assert_allclose(adv, expected, rtol=1e-5)
+    np.testing.assert_allclose(ret, expected + values, rtol=1e-5)
+
+
+@pytest.mark.parametrize("algo", [ppo, dqn])
+def test_train_vmaps_over_seeds(algo):
+    config_class = ppo.PPOConfig if algo is ppo else dqn.DQNConfig
+    config = config_class.from_budget(SMOKE, "Breakout-MinAtar")
+    run = jax.vmap(algo.make_train(config))(jax.random.split(jax.random.PRNGKey(0), SMOKE.seeds))
+    kernel = run.params["params"]["MinAtarTorso_0"]["Dense_1"]["kernel"]
+    assert kernel.shape == (SMOKE.seeds, SMOKE.checkpoints + 1, 1024, 128)
+    assert not np.allclose(kernel[:, 0], kernel[:, -1])  # the parameters moved
+    assert not np.allclose(kernel[0, -1], kernel[1, -1])  # seeds differ
+    for values in run.metrics.values():
+        assert values.shape == (SMOKE.seeds, config.num_updates)
+    assert np.isfinite(runner.final_return(run.metrics)).all()
+
+
+def test_configs_reject_budgets_too_small_for_the_checkpoints():
+    with pytest.raises(ValueError, match="num_checkpoints"):
+        ppo.PPOConfig(total_timesteps=1_000, num_envs=8, num_steps=16)
+    with pytest.raises(ValueError, match="num_minibatches"):
+        ppo.PPOConfig(num_envs=3, num_steps=3)
+    with pytest.raises(ValueError, match="target_update_interval"):
+        dqn.DQNConfig(num_envs=16, target_update_interval=8)
+
+
+# A toy trainer (SGD on a quadratic) exercises the chunked cache without compiling a network.
+@dataclasses.dataclass(frozen=True)
+class ToyConfig:
+    learning_rate: float = 0.1
+
+
+class ToyState(NamedTuple):
+    params: dict
+    opt_state: optax.OptState
+    step: jax.Array
+
+
+def toy_trainer(config: ToyConfig, num_checkpoints: int = 10) -> runner.Trainer:
+    tx = optax.adam(config.learning_rate)
+
+    def init(rng):
+        params = {"w": jax.random.normal(rng, (3,))}
+        return ToyState(params, tx.init(params), jnp.int32(0))
+
+    def update(state):
+        loss, grads = jax.value_and_grad(lambda p: jnp.sum((p["w"] - 1.0) ** 2))(state.params)
+        updates, opt_state = tx.update(grads, state.opt_state)
+        metrics = {"episode_return": -loss, "episodes": jnp.int32(1)}
+        return ToyState(optax.apply_updates(state.params, updates), opt_state, state.step + 1), metrics
+
+    return runner.Trainer(init, update, lambda s: s.params, num_checkpoints, updates_per_chunk=3, steps_per_update=1)
+
+
+def test_scan_train_and_cached_chunks_agree(tmp_path):
+    rngs = jax.random.split(jax.random.PRNGKey(0), 2)
+    trainer = toy_trainer(ToyConfig())
+    scanned = jax.vmap(runner.make_train(trainer))(rngs)
+    cached, folder = runner.run_cached(ToyConfig(), trainer, rngs, tmp_path, progress=False)
+    assert cached.params["w"].shape == (2, 11, 3) and cached.metrics["episode_return"].shape == (2, 30)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), scanned, cached)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "result.msgpack"]
+
+
+def test_finished_run_is_loaded_not_retrained(tmp_path, monkeypatch):
+    rngs = jax.random.split(jax.random.PRNGKey(0), 2)
+    first, folder = runner.run_cached(ToyConfig(), toy_trainer(ToyConfig()), rngs, tmp_path, progress=False)
+
+    def no_saving(*args):
+        raise AssertionError("a cached run must not train or save")
+
+    monkeypatch.setattr(runner, "_save", no_saving)
+    again, folder_again = runner.run_cached(ToyConfig(), toy_trainer(ToyConfig()), rngs, tmp_path, progress=False)
+    assert folder_again == folder
+    jax.tree.map(np.testing.assert_array_equal, first, again)
+
+
+def test_cache_key_depends_on_config_and_seeds():
+    rngs = jax.random.split(jax.random.PRNGKey(0), 2)
+    key = runner.cache_key(ToyConfig(), rngs)
+    assert key.startswith("ToyConfig-") and key == runner.cache_key(ToyConfig(), rngs)
+    assert key != runner.cache_key(ToyConfig(learning_rate=0.2), rngs)
+    assert key != runner.cache_key(ToyConfig(), rngs[:1])
+    with pytest.raises(TypeError, match="dataclass"):
+        runner.cache_key({"learning_rate": 0.1}, rngs)
+
+
+def interrupt_after(monkeypatch, n_saves: int) -> list[str]:
+    """Make ``runner._save`` raise KeyboardInterrupt after ``n_saves`` successful saves; return the saved names."""
+    saved, save = [], runner._save
+
+    def flaky(path, tree):
+        if len(saved) == n_saves:
+            raise KeyboardInterrupt
+        save(path, tree)
+        saved.append(path.name)
+
+    monkeypatch.setattr(runner, "_save", flaky)
+    return saved
+
+
+@pytest.mark.parametrize("make", [lambda: (ToyConfig(), toy_trainer(ToyConfig())), "dqn"])
+def test_interrupted_run_resumes_from_last_chunk(tmp_path, monkeypatch, make):
+    if make == "dqn":  # the full DQN state: flax TrainState, optax state and the flashbax replay buffer
+        config = dataclasses.replace(dqn.DQNConfig.from_budget(SMOKE), total_timesteps=160)
+        trainer = dqn.make_trainer(config)
+    else:
+        config, trainer = make()
+    rngs = jax.random.split(jax.random.PRNGKey(0), 2)
+    reference, _ = runner.run_cached(config, trainer, rngs, tmp_path / "reference", progress=False)
+
+    saved = interrupt_after(monkeypatch, 1 + 3 * 3)  # params_0, then three whole chunks
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_cached(config, trainer, rngs, tmp_path / "run", progress=False)
+    assert saved[-1] == "state.msgpack"
+    monkeypatch.undo()
+
+    saved = interrupt_after(monkeypatch, 10_000)
+    resumed, _ = runner.run_cached(config, trainer, rngs, tmp_path / "run", progress=False)
+    assert saved[0] == "params_4.msgpack" and "params_0.msgpack" not in saved
+    jax.tree.map(np.testing.assert_array_equal, reference, resumed)
+
+
+def test_mismatched_checkpoint_is_reported(tmp_path):
+    rngs = jax.random.split(jax.random.PRNGKey(0), 2)
+    _, folder = runner.run_cached(ToyConfig(), toy_trainer(ToyConfig()), rngs, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="does not match this run"):
+        runner.run_cached(ToyConfig(), toy_trainer(ToyConfig(), num_checkpoints=12), rngs, tmp_path, progress=False)
+    assert folder.exists()
