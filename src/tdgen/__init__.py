@@ -6,11 +6,14 @@ Modules:
   spectral  – eigendecompositions of P^π, Dirichlet energy and other smoothness measures.
   dynamics  – TD and Monte Carlo learning dynamics: closed form, integration, discrete and sampled TD.
   nn        – small flax value networks trained full-batch with TD or Monte Carlo targets.
+  critical  – pre-training then fine-tuning, and TD against Monte Carlo fits, on held-out states.
   envs      – a functional, batched environment interface (gymnax MinAtar; envpool names reserved).
   agents    – MinAtar networks, PPO and DQN as one jit-compiled scan, cached and checkpointed runs.
+  interference – update matrices, the gradient kernel (empirical NTK) and interference summaries.
   stats     – bootstrap confidence intervals and verdicts.
   results   – the per-claim results files shown on the claims page.
   plotting  – the book's figure theme and figure saving.
+  paths, booktools, dashboard – where outputs go; the book's build tools and generated tables.
 """
 
 __version__ = "0.1.0"
