@@ -168,3 +168,43 @@ def test_mismatched_checkpoint_is_reported(tmp_path):
     with pytest.raises(ValueError, match="does not match this run"):
         runner.run_cached(ToyConfig(), toy_trainer(ToyConfig(), num_checkpoints=12), rngs, tmp_path, progress=False)
     assert folder.exists()
+
+
+SHARDED_RUN = """
+import jax, numpy as np, tempfile
+from tests.test_agents import ToyConfig, toy_trainer
+from tdgen.agents import runner
+assert len(jax.devices()) == 2, jax.devices()
+rngs = jax.random.split(jax.random.PRNGKey(0), 4)
+sharded = runner.shard_seeds(rngs)
+assert len(sharded.sharding.device_set) == 2
+trainer = toy_trainer(ToyConfig())
+state = jax.jit(jax.vmap(trainer.init))(sharded)
+assert len(state.params["w"].sharding.device_set) == 2  # each device holds its seeds' state
+run, _ = runner.run_cached(ToyConfig(), trainer, rngs, tempfile.mkdtemp(), progress=False)
+single = jax.vmap(runner.make_train(trainer))(rngs)
+np.testing.assert_allclose(run.params["w"], single.params["w"], rtol=1e-6)
+try:
+    runner.shard_seeds(rngs[:3])
+except ValueError as error:
+    assert "multiple of 2" in str(error)
+else:
+    raise AssertionError("3 seeds on 2 devices must be refused")
+print("sharded ok")
+"""
+
+
+def test_seed_axis_is_sharded_over_several_devices():
+    # XLA's device count is fixed when JAX starts, so the check runs in a fresh process.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", SHARDED_RUN], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sharded ok" in result.stdout

@@ -10,6 +10,8 @@ start and after every chunk, i.e. at ``num_checkpoints + 1`` evenly spaced point
 * :func:`run_cached` runs a batch of seeds chunk by chunk, saving after each chunk
   under ``cache_dir/<Config>-<hash of config and seeds>/``; a finished run is loaded,
   not retrained, and an interrupted run resumes from its last saved chunk.
+* :func:`shard_seeds` spreads the seed axis over every device (``jax.sharding``), so
+  the vmapped seeds of one run use all GPUs of a machine; :func:`run_cached` does it.
 """
 
 from __future__ import annotations
@@ -77,6 +79,26 @@ def final_return(metrics: dict[str, np.ndarray], fraction: float = 0.1) -> np.nd
     tail = max(1, round(returns.shape[-1] * fraction))
     r, c = returns[..., -tail:], counts[..., -tail:]
     return np.where(c > 0, np.nan_to_num(r) * c, 0.0).sum(-1) / np.maximum(c.sum(-1), 1)
+
+
+def shard_seeds(tree: Any) -> Any:
+    """Place the leading (seed) axis of every leaf of ``tree`` across all devices, one block per device.
+
+    Jit-compiled, vmapped functions of the result run each device's seeds on that
+    device, and their outputs keep the sharding.  With one device ``tree`` is
+    returned as it is.  The number of seeds must be a multiple of the device count.
+    """
+    devices = jax.devices()
+    if len(devices) == 1:
+        return tree
+    sizes = {np.shape(leaf)[0] for leaf in jax.tree.leaves(tree)}
+    if len(sizes) != 1 or sizes.pop() % len(devices):
+        raise ValueError(
+            f"cannot split the seed axis (leading sizes {sorted({np.shape(x)[0] for x in jax.tree.leaves(tree)})}) "
+            f"evenly over {len(devices)} devices: use a multiple of {len(devices)} seeds"
+        )
+    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
+    return jax.device_put(tree, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
 
 
 def _chunk(trainer: Trainer) -> Callable[[Any], tuple[Any, dict[str, jax.Array]]]:
@@ -172,9 +194,9 @@ def run_cached(
     atomic_write_bytes(folder / "config.json", json.dumps(dataclasses.asdict(config), indent=1).encode())
     if (folder / "state.msgpack").exists():
         saved = _load(folder / "state.msgpack", {"chunk": jax.ShapeDtypeStruct((), np.int32), "state": state_t})
-        done, state = int(saved["chunk"]), saved["state"]
+        done, state = int(saved["chunk"]), shard_seeds(saved["state"])
     else:
-        done, state = 0, init(rngs)
+        done, state = 0, init(shard_seeds(rngs))
         _save(folder / "params_0.msgpack", params_of(state))
     params = [_load(folder / f"params_{k}.msgpack", params_t) for k in range(done + 1)]
     metrics = [_load(folder / f"metrics_{k}.msgpack", metrics_t) for k in range(1, done + 1)]
