@@ -15,7 +15,7 @@ export TDGEN_ROOT := $(CURDIR)
 
 help:
 	@echo "make book   execute every notebook (TDGEN_PROFILE=$(TDGEN_PROFILE)) and build the HTML book in _build/html"
-	@echo "make test   unit tests, every notebook under nbval at the smoke profile, and the smoke book in a browser"
+	@echo "make test   lint, unit tests, every notebook under nbval at the smoke profile, and the smoke book in a browser"
 	@echo "make lint   ruff over src, tests, notebooks and book extensions"
 	@echo "make notebooks  re-pair notebooks/*.ipynb with their jupytext .py sources"
 	@echo "make clean  remove the built book and its execution cache"
@@ -34,7 +34,7 @@ book: $(STAMP)
 
 SMOKE_BOOK := _build/smoke
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest tests --ignore=tests/browser
 	$(BIN)/python -m tdgen.booktools check-pairs notebooks
 	TDGEN_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/*.ipynb
@@ -45,7 +45,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks book benchmarks
-	$(BIN)/ruff format --check src tests book benchmarks
+	$(BIN)/ruff format --check src tests book benchmarks notebooks
 
 notebooks: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/*.py
