@@ -109,9 +109,9 @@ def test_dashboard_lists_every_claim_with_numbers():
 def test_profiles_table_lists_every_budget():
     table = dashboard.profiles_table()
     assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
-    assert "`critical.pretrain_steps`" in table and "`agents.seeds`" in table
-    # header and rule, then one row per budget: smoothness 6, td 13, critical 12, agents 10.
-    assert table.count("\n") == 2 + 6 + 13 + 12 + 10 - 1
+    assert "`critical.pretrain_steps`" in table and "`agents.seeds`" in table and "`interference.states`" in table
+    # header and rule, then one row per budget: smoothness 6, td 13, critical 12, agents 10, interference 4.
+    assert table.count("\n") == 2 + 6 + 13 + 12 + 10 + 4 - 1
 
 
 def test_bootstrap_means_resample_seeds():

@@ -121,6 +121,16 @@ class AgentBudget:
 
 
 @dataclass(frozen=True)
+class InterferenceBudget:
+    """Claim 4: update matrices of the trained agents on probe states from random play."""
+
+    games: int  # the first this many games of tdgen.agents.probe.GAMES, each with PPO and DQN
+    states: int  # probe states: one update-matrix row and column each
+    warmup_steps: int  # random steps each probe environment plays before its state is recorded
+    learning_rate: float  # SGD step of one update-matrix row
+
+
+@dataclass(frozen=True)
 class Profile:
     """All budgets of one run profile."""
 
@@ -129,6 +139,7 @@ class Profile:
     td: TDBudget
     critical: CriticalBudget
     agents: AgentBudget
+    interference: InterferenceBudget
 
 
 PROFILES: dict[str, Profile] = {
@@ -183,6 +194,7 @@ PROFILES: dict[str, Profile] = {
             dqn_learning_starts=80,
             dqn_eps_anneal_steps=200,
         ),
+        interference=InterferenceBudget(games=1, states=16, warmup_steps=10, learning_rate=1e-3),
     ),
     "quick": Profile(
         name="quick",
@@ -235,6 +247,7 @@ PROFILES: dict[str, Profile] = {
             dqn_learning_starts=5_000,
             dqn_eps_anneal_steps=100_000,
         ),
+        interference=InterferenceBudget(games=1, states=64, warmup_steps=100, learning_rate=1e-3),
     ),
     "paper": Profile(
         name="paper",
@@ -287,6 +300,7 @@ PROFILES: dict[str, Profile] = {
             dqn_learning_starts=50_000,
             dqn_eps_anneal_steps=1_000_000,
         ),
+        interference=InterferenceBudget(games=4, states=128, warmup_steps=200, learning_rate=1e-3),
     ),
 }
 
