@@ -55,3 +55,9 @@ def test_every_notebook_records_a_claim_and_installs_on_colab(notebook):
     assert f"git+{repository}" in text, "the Colab install cell must install from the book's repository"
     assert "../book/_notebook_note.md" in text
     assert "record_claim(" in text
+
+
+def test_every_notebook_is_in_the_table_of_contents():
+    toc = (NOTEBOOKS.parent / "_toc.yml").read_text()
+    missing = [p.stem for p in sorted(NOTEBOOKS.glob("*.py")) if f"file: notebooks/{p.stem}\n" not in toc]
+    assert not missing, f"notebooks missing from _toc.yml: {missing}"
