@@ -355,11 +355,6 @@ publish_figure(fig, "claim3_td_vs_mc", profile.name)
 over_seeds = "bootstrap over seeds"
 
 
-def ratio_of_means(pairs: np.ndarray) -> float:
-    """Mean of the first column over mean of the second: ``[seeds, 2] -> float``."""
-    return float(pairs[:, 0].mean() / pairs[:, 1].mean())
-
-
 def dose_tests(j: int, primary: bool) -> list[ClaimTest]:
     """Spearman and roughest/scratch ratio at pre-training length ``schedule[j]``."""
     errors = test_error[:, :, j]  # [seeds, targets]
@@ -383,8 +378,8 @@ def dose_tests(j: int, primary: bool) -> list[ClaimTest]:
         ClaimTest(
             f"roughest pre-training hurts ({schedule[j]} steps)",
             "held-out MSE, roughest / scratch",
-            ratio_of_means(pairs),
-            stats.bootstrap_ci(pairs, ratio_of_means, n_resamples=n_boot),
+            stats.ratio_of_means(pairs),
+            stats.bootstrap_ci(pairs, stats.ratio_of_means, n_resamples=n_boot),
             over_seeds,
             1.0,
             ">=",
@@ -400,8 +395,8 @@ tests.append(
     ClaimTest(
         "TD interpolates worse than Monte Carlo",
         "held-out MSE, TD / MC",
-        ratio_of_means(td_mc),
-        stats.bootstrap_ci(td_mc, ratio_of_means, n_resamples=n_boot),
+        stats.ratio_of_means(td_mc),
+        stats.bootstrap_ci(td_mc, stats.ratio_of_means, n_resamples=n_boot),
         over_seeds,
         1.0,
         ">=",
@@ -425,8 +420,8 @@ tests.append(
     ClaimTest(
         "TD learns a rougher function than Monte Carlo",
         "Dirichlet energy of V_θ, TD / MC",
-        ratio_of_means(energy_pairs),
-        stats.bootstrap_ci(energy_pairs, ratio_of_means, n_resamples=n_boot),
+        stats.ratio_of_means(energy_pairs),
+        stats.bootstrap_ci(energy_pairs, stats.ratio_of_means, n_resamples=n_boot),
         over_seeds,
         1.0,
         ">=",

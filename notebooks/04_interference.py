@@ -231,11 +231,6 @@ over_seeds = "bootstrap over seeds"
 n_boot = profile.td.bootstrap_resamples
 
 
-def ratio_of_means(pairs: np.ndarray) -> float:
-    """Mean of the first column over mean of the second: ``[seeds, 2] -> float``."""
-    return float(pairs[:, 0].mean() / pairs[:, 1].mean())
-
-
 tests = []
 for game in games:
     dqn_r, critic_r = ratios[game, "DQN Q"], ratios[game, "PPO critic V"]
@@ -256,8 +251,8 @@ for game in games:
         ClaimTest(
             f"{game}: DQN below PPO's critic",
             "final off-diagonal ratio, DQN / PPO critic",
-            ratio_of_means(pairs),
-            stats.bootstrap_ci(pairs, ratio_of_means, n_resamples=n_boot),
+            stats.ratio_of_means(pairs),
+            stats.bootstrap_ci(pairs, stats.ratio_of_means, n_resamples=n_boot),
             over_seeds,
             1.0,
             "<=",

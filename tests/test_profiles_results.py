@@ -139,3 +139,7 @@ def test_atomic_write_replaces_the_file_with_ordinary_permissions(tmp_path):
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
     assert [p.name for p in target.parent.iterdir()] == ["file.json"]
+
+
+def test_ratio_of_means_is_paired_mean_ratio():
+    assert stats.ratio_of_means(np.array([[2.0, 1.0], [4.0, 3.0]])) == pytest.approx(1.5)

@@ -62,6 +62,12 @@ def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[f
     return float(lo), float(hi)
 
 
+def ratio_of_means(pairs: np.ndarray) -> float:
+    """Mean of the first column over mean of the second: ``[seeds, 2] -> float`` (a paired ratio statistic)."""
+    pairs = np.asarray(pairs, dtype=float)
+    return float(pairs[:, 0].mean() / pairs[:, 1].mean())
+
+
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
     """Spearman rank correlation of two equally long vectors (NaN pairs dropped)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
