@@ -34,6 +34,44 @@ def test_eigenvector_targets_run_from_smooth_to_rough(env):
         critical.eigenvector_targets(spectral.eigendecomposition(mdp.ring(5, p_right=0.8).P), 2)
 
 
+def test_sinusoid_targets_follow_the_plane_wave_equation_and_roughen():
+    env = mdp.open_grid(12)
+    x = nn.encode_states(env, "coordinates")
+    spacing = 2 / 11
+    freqs, targets = critical.sinusoid_targets(x, 5, spacing, seed=3)
+    assert freqs.shape == (5,) and targets.shape == (5, env.n_states)
+    assert freqs[0] == np.pi / 2 and np.all(np.diff(freqs) > 0)
+    np.testing.assert_allclose(targets.mean(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(targets.std(axis=1), 1.0)
+
+    # The targets are affine images of sin(ω_l⟨k, x⟩ + φ_l) = a sin(ω_l⟨k, x⟩) + b cos(ω_l⟨k, x⟩)
+    # for one unit k = (cos θ, sin θ): scan θ, fit a, b and an offset by least squares.
+    def residual(angle):
+        u = x @ np.array([np.cos(angle), np.sin(angle)])
+        total = 0.0
+        for omega, g in zip(freqs, targets):
+            basis = np.stack([np.sin(omega * u), np.cos(omega * u), np.ones_like(u)], axis=1)
+            total += np.sum((basis @ np.linalg.lstsq(basis, g, rcond=None)[0] - g) ** 2)
+        return total
+
+    angles = np.linspace(0, np.pi, 1801)
+    best = angles[np.argmin([residual(a) for a in angles])]
+    assert residual(best) < 1e-3 * env.n_states
+    # At the top level the wave's frequency along the nearer axis is the grid's Nyquist π / spacing.
+    k = np.array([np.cos(best), np.sin(best)])
+    np.testing.assert_allclose(freqs[-1] * np.abs(k).max(), np.pi / spacing, rtol=1e-2)
+    # Higher frequency, rougher function (Dirichlet energy under the random walk).
+    energy = spectral.dirichlet_energy(targets, env.P)
+    assert np.all(np.diff(energy) > 0)
+    # Same seed, same targets; another seed, another direction and other phases.
+    np.testing.assert_array_equal(critical.sinusoid_targets(x, 5, spacing, seed=3)[1], targets)
+    assert not np.allclose(critical.sinusoid_targets(x, 5, spacing, seed=4)[1], targets)
+    with pytest.raises(ValueError, match="spacing"):
+        critical.sinusoid_targets(x, 5, 0.0)
+    with pytest.raises(ValueError, match="n_levels"):
+        critical.sinusoid_targets(x, 0, spacing)
+
+
 def test_masks_and_standardise():
     masks = critical.train_masks(10, 3, 0.5)
     assert masks.shape == (3, 10) and np.all(masks.sum(axis=1) == 5)
@@ -61,6 +99,24 @@ def test_pretraining_then_finetuning_fits_both_targets(env):
     # Pre-training reduces the error on its target; fine-tuning fits V^π on the training states.
     assert np.all(error(pretrained, rough)[:, 1] < 0.5 * error(pretrained, rough)[:, 0])
     assert np.all(error(finetuned, v) < 0.05)
+
+
+def test_gathering_the_training_states_gives_the_same_fit(env):
+    x = nn.encode_states(env, "coordinates")
+    _, v = critical.standardised_value_problem(env.P, env.R, 0.9)
+    rough = critical.random_label_target(env.n_states)
+    mask = critical.train_masks(env.n_states, 3, 0.5)
+    seeds = jax.random.split(jax.random.PRNGKey(1), 3)
+    outputs = []
+    for n_train in (None, 8):
+        run = critical.make_pretrain_finetune(x, 16, 1e-2, (0, 5), 5, n_train=n_train)
+        outputs.append(np.asarray(jax.vmap(run, in_axes=(0, None, None, 0))(seeds, rough, v, mask)[1]))
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+    # A mask with another number of training states gives NaN, not a fit to the wrong states.
+    run = critical.make_pretrain_finetune(x, 16, 1e-2, (0,), 1, n_train=7)
+    assert np.all(np.isnan(np.asarray(run(seeds[0], rough, v, mask[0])[1])))
+    with pytest.raises(ValueError, match="n_train"):
+        critical.make_pretrain_finetune(x, 16, 1e-2, (0,), 1, n_train=17)
 
 
 def test_bad_schedules_and_shapes_are_named(env):

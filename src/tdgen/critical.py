@@ -1,11 +1,11 @@
 """A critical period in learning: pre-training on rough targets, then fine-tuning on a value function.
 
 The experiment of claim 3 (Lyle et al., 2022): a network is first trained to fit a
-*pre-training target* ``g`` (an eigenvector of P^π, from smooth to rough, or random labels),
-then fine-tuned on the value function ``V^π``, both on the same random subset of the states
-(the *training states*, a boolean mask ``m``).  Its error on the other states — an
-interpolation task — measures how well it generalises.  Every fit minimises the masked
-squared error
+*pre-training target* ``g`` (an eigenvector of P^π or a sinusoid over the state coordinates,
+from smooth to rough, or random labels), then fine-tuned on the value function ``V^π``,
+both on the same random subset of the states (the *training states*, a boolean mask ``m``).
+Its error on the other states — an interpolation task — measures how well it generalises.
+Every fit minimises the masked squared error
 
     L(θ) = ½ · Σ_s m(s) (y(s) − f_θ(s))² / Σ_s m(s)
 
@@ -84,6 +84,38 @@ def eigenvector_targets(eig: Eigendecomposition, n_levels: int) -> tuple[np.ndar
     return ranks, standardise(eig.vectors[:, ranks].T)
 
 
+def sinusoid_targets(x: np.ndarray, n_levels: int, spacing: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised plane waves over the state coordinates, lowest to highest frequency.
+
+    Target ``l`` is ``g_l(s) = sin(ω_l ⟨k, x(s)⟩ + φ_l)``, standardised over states, with
+    ``x(s)`` the state's coordinates (``[n, d]``, e.g. grid coordinates scaled to [−1, 1]),
+    ``k`` one unit direction shared by every level and ``φ_l`` a phase per level, drawn
+    uniformly from ``seed``.  The angular frequencies ``ω_l`` are evenly spaced from ``π/2``
+    (half a period across a span of 2) to ``π / (spacing · max_i |k_i|)``: along axis ``i``
+    the wave has frequency ``ω |k_i|``, which at the top level reaches, and never exceeds,
+    ``π / spacing`` — the Nyquist frequency of a grid whose neighbouring points lie
+    ``spacing`` apart — so no target is an alias of a smoother one, and along the fixed
+    direction a higher frequency gives a rougher function on the grid.
+
+    Returns:
+      ``(frequencies [n_levels], targets [n_levels, n])``.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"coordinates must be [n, d], got shape {x.shape}")
+    if n_levels < 1:
+        raise ValueError(f"n_levels must be at least 1, got {n_levels}")
+    if not 0.0 < spacing < 2.0:
+        raise ValueError(f"spacing must lie in (0, 2) so that π/2 < π/spacing, got {spacing}")
+    rng = np.random.default_rng(seed)
+    direction = rng.standard_normal(x.shape[1])
+    direction /= np.linalg.norm(direction)
+    phases = rng.uniform(0.0, 2.0 * np.pi, size=(n_levels, 1))
+    frequencies = np.linspace(np.pi / 2, np.pi / (spacing * np.abs(direction).max()), n_levels)
+    waves = np.sin(frequencies[:, None] * (x @ direction)[None, :] + phases)  # [n_levels, n]
+    return frequencies, standardise(waves)
+
+
 def random_label_target(n: int, seed: int = 0) -> np.ndarray:
     """Standardised i.i.d. Gaussian labels, one per state: ``[n]``."""
     return standardise(np.random.default_rng(seed).standard_normal(n))
@@ -119,16 +151,16 @@ def masked_mse(pred: jax.Array, target: jax.Array, mask: jax.Array) -> jax.Array
     return jnp.sum(mask * (pred - target) ** 2, axis=-1) / jnp.sum(mask, axis=-1)
 
 
-def _fitter(model: MLP, x: jax.Array, tx: optax.GradientTransformation):
-    """``fit(params, opt_state, target, mask, n_steps) -> (params, opt_state)``: n_steps of masked regression."""
+def _fitter(model: MLP, tx: optax.GradientTransformation):
+    """``fit(params, opt_state, x, target, mask, n_steps) -> (params, opt_state)``: n_steps of masked regression."""
 
-    def loss(params, target, mask):
+    def loss(params, x, target, mask):
         return 0.5 * masked_mse(model.apply(params, x), target, mask)
 
-    def fit(params, opt_state, target, mask, n_steps: int):
+    def fit(params, opt_state, x, target, mask, n_steps: int):
         def step(carry, _):
             params, opt_state = carry
-            grads = jax.grad(loss)(params, target, mask)
+            grads = jax.grad(loss)(params, x, target, mask)
             updates, opt_state = tx.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), None
 
@@ -146,6 +178,7 @@ def make_pretrain_finetune(
     learning_rate: float,
     pretrain_steps: Sequence[int],
     finetune_steps: int,
+    n_train: int | None = None,
 ) -> Callable[[jax.Array, jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
     """Build a jit-compiled ``run(rng, pretrain_target, finetune_target, mask) -> (pretrained, finetuned)``.
 
@@ -155,6 +188,11 @@ def make_pretrain_finetune(
     (non-decreasing) ``pretrain_steps`` — ``0`` gives a network trained from scratch — and
     every copy is fine-tuned for ``finetune_steps`` Adam steps (fresh optimiser state) on the
     fine-tuning target.
+
+    With ``n_train`` (the number of training states, the same in every mask) the fits
+    evaluate the network on the training states only, gathered from ``mask``: the same loss
+    at about ``n_train / n`` of the cost.  A mask with another number of training states
+    then gives NaN outputs rather than a fit to the wrong states.
 
     Returns:
       ``pretrained [L, n]`` and ``finetuned [L, n]``: the network's outputs on every state
@@ -169,29 +207,42 @@ def make_pretrain_finetune(
     x = jnp.asarray(x, dtype=jnp.float32)
     if x.ndim != 2:
         raise ValueError(f"inputs must be [n, d], got shape {x.shape}")
+    if n_train is not None and not 0 < n_train <= x.shape[0]:
+        raise ValueError(f"n_train must lie in [1, {x.shape[0]}], got {n_train}")
     model = MLP(hidden=hidden)
     tx = optax.adam(learning_rate)
-    fit = _fitter(model, x, tx)
+    fit = _fitter(model, tx)
 
     def run(rng, pretrain_target, finetune_target, mask):
         for name, a in (("pretrain_target", pretrain_target), ("finetune_target", finetune_target), ("mask", mask)):
             if a.shape != x.shape[:1]:
                 raise ValueError(f"{name} must have shape ({x.shape[0]},), got {a.shape}")
+        if n_train is None:
+            x_fit, pre_fit, fine_fit, mask_fit = x, pretrain_target, finetune_target, mask
+        else:
+            idx = jnp.nonzero(mask, size=n_train)[0]
+            x_fit, pre_fit, fine_fit = x[idx], pretrain_target[idx], finetune_target[idx]
+            mask_fit = jnp.ones(n_train, dtype=bool)
         params = model.init(rng, x)
         opt_state = tx.init(params)
         snapshots, done = [], 0
         for steps in schedule:
-            params, opt_state = fit(params, opt_state, pretrain_target, mask, steps - done)
+            params, opt_state = fit(params, opt_state, x_fit, pre_fit, mask_fit, steps - done)
             snapshots.append(params)
             done = steps
         stacked = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *snapshots)
 
         def finetune(p):
-            p, _ = fit(p, tx.init(p), finetune_target, mask, finetune_steps)
+            p, _ = fit(p, tx.init(p), x_fit, fine_fit, mask_fit, finetune_steps)
             return model.apply(p, x)
 
         pretrained = jax.vmap(lambda p: model.apply(p, x))(stacked)
-        return pretrained, jax.vmap(finetune)(stacked)
+        finetuned = jax.vmap(finetune)(stacked)
+        if n_train is not None:
+            valid = jnp.sum(mask) == n_train
+            pretrained = jnp.where(valid, pretrained, jnp.nan)
+            finetuned = jnp.where(valid, finetuned, jnp.nan)
+        return pretrained, finetuned
 
     return jax.jit(run)
 

@@ -73,13 +73,13 @@ class TDBudget:
 class CriticalBudget:
     """Claim 3: pre-training on rough targets, fine-tuning on V^π, interpolation to held-out states."""
 
-    grid_side: int
+    grid_side: int  # side of the open room; the four-rooms gridworld has its fixed 13 × 13 layout
     gamma: float
     seeds: int  # seeds (network initialisation and train/held-out split), run as one vmap
     train_fraction: float  # fraction of the states given as training states; the rest are held out
     hidden: int  # width of the MLP's two hidden layers
     learning_rate: float  # Adam, for pre-training, fine-tuning and the TD/MC comparison
-    eigen_levels: int  # eigenvectors of P^π used as pre-training targets, smoothest to roughest
+    target_levels: int  # pre-training targets per family (eigenvectors of P^π, sinusoids), smoothest to roughest
     pretrain_steps: int  # the longest pre-training
     pretrain_lengths: int  # pre-training lengths, each a quarter of the next, up to pretrain_steps
     finetune_steps: int  # Adam steps on V^π after pre-training (and from scratch)
@@ -175,7 +175,7 @@ PROFILES: dict[str, Profile] = {
             train_fraction=0.5,
             hidden=16,
             learning_rate=0.003,
-            eigen_levels=3,
+            target_levels=3,
             pretrain_steps=40,
             pretrain_lengths=2,
             finetune_steps=40,
@@ -228,7 +228,7 @@ PROFILES: dict[str, Profile] = {
             train_fraction=0.5,
             hidden=32,
             learning_rate=0.003,
-            eigen_levels=6,
+            target_levels=6,
             pretrain_steps=1000,
             pretrain_lengths=2,
             finetune_steps=4000,
@@ -281,7 +281,7 @@ PROFILES: dict[str, Profile] = {
             train_fraction=0.5,
             hidden=128,
             learning_rate=0.001,
-            eigen_levels=10,
+            target_levels=10,
             pretrain_steps=8000,
             pretrain_lengths=3,
             finetune_steps=8000,
