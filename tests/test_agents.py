@@ -28,6 +28,49 @@ def test_network_shapes():
     assert q.shape == (5, 3) and logits.shape == (5, 6) and value.shape == (5,)
 
 
+def n_params(module, shape):
+    params = jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros(shape, jnp.uint8))
+    return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(params)), params["params"]
+
+
+def test_torso_follows_the_environment():
+    assert networks.torso_for("Breakout-MinAtar") == "minatar"
+    assert networks.torso_for("atari:Breakout-v5") == "nature"
+    assert networks.torso_for("procgen:coinrun?num_levels=10") == "impala"
+    # The MinAtar parameter tree keeps its names (cached runs and notebooks index it).
+    _, params = n_params(networks.QNetwork(6), (1, 10, 10, 4))
+    assert set(params) == {"MinAtarTorso_0", "Dense_0"}
+    with pytest.raises(ValueError, match="unknown torso"):
+        n_params(networks.QNetwork(6, torso="resnet"), (1, 10, 10, 4))
+
+
+def test_nature_cnn_shapes_and_parameter_count():
+    obs = jnp.zeros((5, 84, 84, 4), jnp.uint8)
+    q_net, ac_net = networks.QNetwork(4), networks.ActorCritic(18)
+    q = jax.eval_shape(lambda: q_net.apply(q_net.init(jax.random.PRNGKey(0), obs), obs))
+    logits, value = jax.eval_shape(lambda: ac_net.apply(ac_net.init(jax.random.PRNGKey(0), obs), obs))
+    assert q.shape == (5, 4) and logits.shape == (5, 18) and value.shape == (5,)
+    # Convolutions 84 -> 20 -> 9 -> 7: (8·8·4+1)·32 + (4·4·32+1)·64 + (3·3·64+1)·64 + (7·7·64+1)·512.
+    torso = 8224 + 32832 + 36928 + 1606144
+    count, params = n_params(q_net, (1, 84, 84, 4))
+    assert set(params) == {"NatureCNN_0", "Dense_0"} and count == torso + 513 * 4 == 1_686_180
+    assert n_params(networks.QNetwork(6, torso="nature"), (1, 84, 84, 4))[0] == torso + 513 * 6
+
+
+def test_impala_cnn_shapes_and_parameter_count():
+    obs = jnp.zeros((5, 64, 64, 3), jnp.uint8)
+    ac_net = networks.ActorCritic(15)
+    logits, value = jax.eval_shape(lambda: ac_net.apply(ac_net.init(jax.random.PRNGKey(0), obs), obs))
+    assert logits.shape == (5, 15) and value.shape == (5,)
+    # Stacks (in -> out channels) 3 -> 16, 16 -> 32, 32 -> 32: a 3×3 conv and four 3×3 convs
+    # (two residual blocks) each; 64 -> 32 -> 16 -> 8 pixels; dense 8·8·32 -> 256.
+    stack = lambda c_in, c: (9 * c_in + 1) * c + 4 * (9 * c + 1) * c
+    torso = stack(3, 16) + stack(16, 32) + stack(32, 32) + (8 * 8 * 32 + 1) * 256
+    count, params = n_params(ac_net, (1, 64, 64, 3))
+    assert torso == 622_144 and count == torso + 257 * 15 + 257
+    assert set(params) == {"ImpalaCNN_0", "Dense_0", "Dense_1"}
+
+
 def test_gae_matches_a_python_loop():
     rng = np.random.default_rng(0)
     values, rewards = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
@@ -54,6 +97,21 @@ def test_train_vmaps_over_seeds(algo):
     for values in run.metrics.values():
         assert values.shape == (SMOKE.seeds, config.num_updates)
     assert np.isfinite(runner.final_return(run.metrics)).all()
+
+
+def test_progress_is_reported_from_inside_the_loop_once_for_all_seeds(tmp_path, monkeypatch):
+    trainer = toy_trainer(ToyConfig())
+    reports = []
+    monkeypatch.setitem(runner._SINKS, id(trainer), reports.append)
+    rngs = jax.random.split(jax.random.PRNGKey(0), 3)
+    with_bar = jax.block_until_ready(jax.vmap(runner.make_train(trainer, progress_every=4))(rngs))
+    jax.effects_barrier()
+    assert reports == [4, 8, 12, 16, 20, 24, 28, 30]  # every 4 updates and the last one, not per seed
+    without = jax.vmap(runner.make_train(trainer, progress=False))(rngs)
+    jax.tree.map(np.testing.assert_array_equal, with_bar, without)  # the reports change nothing
+    reports.clear()
+    runner.run_cached(ToyConfig(), trainer, rngs, tmp_path, progress=False)
+    assert reports == []
 
 
 def test_configs_reject_budgets_too_small_for_the_checkpoints():
@@ -152,13 +210,29 @@ def test_interrupted_run_resumes_from_last_chunk(tmp_path, monkeypatch, make):
 
     saved = interrupt_after(monkeypatch, 1 + 3 * 3)  # params_0, then three whole chunks
     with pytest.raises(KeyboardInterrupt):
-        runner.run_cached(config, trainer, rngs, tmp_path / "run", progress=False)
+        runner.run_cached(config, trainer, rngs, tmp_path / "run", progress=False, checkpoint_overhead=None)
     assert saved[-1] == "state.msgpack"
     monkeypatch.undo()
 
     saved = interrupt_after(monkeypatch, 10_000)
     resumed, _ = runner.run_cached(config, trainer, rngs, tmp_path / "run", progress=False)
     assert saved[0] == "params_4.msgpack" and "params_0.msgpack" not in saved
+    jax.tree.map(np.testing.assert_array_equal, reference, resumed)
+
+
+def test_sparse_state_checkpoints_resume_from_the_last_one(tmp_path, monkeypatch):
+    config, trainer = ToyConfig(), toy_trainer(ToyConfig())
+    rngs = jax.random.split(jax.random.PRNGKey(0), 2)
+    reference, _ = runner.run_cached(config, trainer, rngs, tmp_path / "reference", progress=False)
+    # A negligible overhead allowance: the state is written after the first chunk only.
+    saved = interrupt_after(monkeypatch, 1 + 3 + 2 * 2)  # params_0, chunk 1 with the state, chunks 2 and 3
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_cached(config, trainer, rngs, tmp_path / "run", progress=False, checkpoint_overhead=1e-12)
+    assert saved.count("state.msgpack") == 1 and saved[-1] == "metrics_3.msgpack"
+    monkeypatch.undo()
+    saved = interrupt_after(monkeypatch, 10_000)
+    resumed, _ = runner.run_cached(config, trainer, rngs, tmp_path / "run", progress=False)
+    assert saved[0] == "params_2.msgpack"  # chunks 2 and 3 are recomputed
     jax.tree.map(np.testing.assert_array_equal, reference, resumed)
 
 

@@ -65,3 +65,53 @@ def test_envpool_names_say_what_is_missing():
     assert "libqt5gui5" not in str(atari.value)
     with pytest.raises(envs.MissingBackendError, match=r"envpool.*libqt5gui5"):
         envs.make_env("procgen:coinrun")
+
+
+HAS_ENVPOOL = importlib.util.find_spec("envpool") is not None
+
+
+def test_env_options_are_parsed_from_the_name():
+    task, options = envs.parse_env_options("coinrun?num_levels=10&start_level=0&distribution_mode=hard")
+    assert task == "coinrun" and options == {"num_levels": 10, "start_level": 0, "distribution_mode": "hard"}
+    assert envs.parse_env_options("Breakout-v5?reward_clip=true&repeat_action_probability=0.25") == (
+        "Breakout-v5",
+        {"reward_clip": True, "repeat_action_probability": 0.25},
+    )
+    assert envs._envpool_task_id("procgen", "coinrun", {"num_levels": 10}) == "CoinrunEasy-v0"
+    assert envs._envpool_task_id("procgen", "coinrun", {"distribution_mode": "hard"}) == "CoinrunHard-v0"
+    with pytest.raises(ValueError, match="key=value"):
+        envs.parse_env_options("coinrun?num_levels")
+
+
+@pytest.mark.skipif(not HAS_ENVPOOL, reason="envpool is not installed (pip install 'tdgen[envpool]')")
+def test_envpool_atari_steps_inside_jit_and_scan():
+    env = envs.make_env("atari:Breakout-v5?seed=1", num_envs=2)
+    assert env.observation_shape == (84, 84, 4) and env.num_actions == 4
+
+    def rollout(key):
+        obs, state = env.reset(key)
+
+        def body(state, key):
+            action = jax.random.randint(key, (env.num_envs,), 0, env.num_actions)
+            obs, state, reward, done, info = env.step(key, state, action)
+            return state, (obs[:, 0, 0, 0], reward, done, info["episode_return"], info["reset_step"])
+
+        return obs, jax.lax.scan(body, state, jax.random.split(key, 600))[1]
+
+    obs, (first_pixel, reward, done, ret, reset_step) = jax.jit(rollout)(jax.random.PRNGKey(0))
+    assert obs.shape == (2, 84, 84, 4) and obs.dtype == jnp.uint8 and first_pixel.dtype == jnp.uint8
+    done, reward, ret = np.asarray(done), np.asarray(reward), np.asarray(ret)
+    assert done.any(), "random Breakout games end within 600 frame-skipped steps"
+    env_idx = int(np.argmax(done.any(0)))
+    end = int(np.argmax(done[:, env_idx]))
+    np.testing.assert_allclose(ret[end, env_idx], reward[: end + 1, env_idx].sum())
+    assert np.asarray(reset_step)[end + 1, env_idx]  # envpool resets on the step after the last frame
+    with pytest.raises(ValueError, match="cannot be vmapped over 2 seeds"):
+        jax.vmap(env.reset)(jax.random.split(jax.random.PRNGKey(0), 2))
+
+
+@pytest.mark.skipif(not HAS_ENVPOOL, reason="envpool is not installed")
+@pytest.mark.skipif(envs.ctypes.util.find_library("Qt5Gui") is not None, reason="the Qt5 runtime is installed")
+def test_procgen_without_qt5_says_what_is_missing():
+    with pytest.raises(envs.MissingBackendError, match="libqt5gui5"):
+        envs.make_env("procgen:coinrun?num_levels=10&start_level=0")

@@ -12,6 +12,18 @@ start and after every chunk, i.e. at ``num_checkpoints + 1`` evenly spaced point
   not retrained, and an interrupted run resumes from its last saved chunk.
 * :func:`shard_seeds` spreads the seed axis over every device (``jax.sharding``), so
   the vmapped seeds of one run use all GPUs of a machine; :func:`run_cached` does it.
+
+Progress is reported from inside the compiled loop: every ``progress_every`` updates
+(default: 1 % of the run) a ``jax.debug.callback`` — inside a ``lax.cond``, so the
+other updates skip it — sends the number of updates done to a tqdm bar on the host.
+The update counter comes from the scan's own index, which is the same for every
+seed, so under ``vmap`` the callback is not batched and fires once, not once per
+seed.  ``progress=False`` compiles the loop without it.
+
+:func:`run_cached` writes the full training state (for DQN: the replay buffer too)
+only while doing so costs at most ``checkpoint_overhead`` of the training time since
+the last such write; an interrupted run resumes from the last saved state and
+recomputes the chunks after it (identically: the runs are deterministic).
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -101,33 +114,98 @@ def shard_seeds(tree: Any) -> Any:
     return jax.device_put(tree, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
 
 
-def _chunk(trainer: Trainer) -> Callable[[Any], tuple[Any, dict[str, jax.Array]]]:
-    """``state -> (state, metrics [updates_per_chunk])``: one chunk of updates as a ``lax.scan``."""
+def default_progress_every(trainer: Trainer) -> int:
+    """Updates between two progress reports: about 100 reports per run, at most one per update."""
+    return max(1, trainer.num_checkpoints * trainer.updates_per_chunk // 100)
 
-    def chunk(state):
-        return jax.lax.scan(lambda s, _: trainer.update(s), state, None, length=trainer.updates_per_chunk)
+
+# Host side of the in-loop progress reports.  The compiled loop holds only a key (the
+# trainer's id); what the reports move is looked up at call time: the bar of a
+# running :func:`run_cached`, else a bar opened by the first report of a run.
+_SINKS: dict[int, Callable[[int], None]] = {}
+_AUTO_BARS: dict[int, Any] = {}
+
+
+def _report(key: int, total: int, steps_per_update: int, updates_done: Any) -> None:
+    """Move the progress of run ``key`` to ``updates_done`` (of ``total``); repeated or late reports are ignored."""
+    done = int(np.max(updates_done))  # a scalar, or one copy per device of a sharded run
+    if key in _SINKS:
+        _SINKS[key](done)
+        return
+    bar = _AUTO_BARS.get(key)
+    if bar is None or done <= bar.n // steps_per_update:
+        if bar is not None:
+            bar.close()
+        bar = _AUTO_BARS[key] = tqdm(total=total * steps_per_update, unit="step", desc="training (steps per seed)")
+    bar.update(done * steps_per_update - bar.n)
+    if done >= total:
+        bar.close()
+        _AUTO_BARS.pop(key, None)
+
+
+def _progress_update(trainer: Trainer, every: int | None) -> Callable[[Any, jax.Array], tuple[Any, dict]]:
+    """``(state, index) -> (state, metrics)``: ``trainer.update`` that reports after updates ``every``, 2·every, …
+
+    ``index`` is the global number of the update (0-based, unbatched); ``every=None``
+    reports nothing.  The last update of the run always reports, so a bar completes.
+    """
+    if every is None:
+        return lambda state, index: trainer.update(state)
+    if every < 1:
+        raise ValueError(f"progress_every must be at least 1, got {every}")
+    total = trainer.num_checkpoints * trainer.updates_per_chunk
+    report = functools.partial(_report, id(trainer), total, trainer.steps_per_update)
+
+    def update(state, index):
+        state, metrics = trainer.update(state)
+        done = index + 1
+        jax.lax.cond(
+            jnp.logical_or(done % every == 0, done == total),
+            lambda: jax.debug.callback(report, done),
+            lambda: None,
+        )
+        return state, metrics
+
+    return update
+
+
+def _chunk(trainer: Trainer, progress_every: int | None = None) -> Callable[[Any, jax.Array], tuple[Any, dict]]:
+    """``(state, first update index) -> (state, metrics [updates_per_chunk])``: one chunk as a ``lax.scan``."""
+    update = _progress_update(trainer, progress_every)
+
+    def chunk(state, start):
+        indices = start + jnp.arange(trainer.updates_per_chunk, dtype=jnp.int32)
+        return jax.lax.scan(update, state, indices)
 
     return chunk
 
 
 @functools.lru_cache(maxsize=8)
-def _batched(trainer: Trainer) -> tuple[Callable, Callable, Callable]:
-    """``init``, one chunk and ``params`` vmapped over seeds (jitted once per trainer, so a resumed run reuses them)."""
-    return jax.jit(jax.vmap(trainer.init)), jax.jit(jax.vmap(_chunk(trainer))), jax.vmap(trainer.params)
+def _batched(trainer: Trainer, progress_every: int | None = None) -> tuple[Callable, Callable, Callable]:
+    """``init``, one chunk (``(states, start)``) and ``params`` vmapped over seeds, jitted once per trainer."""
+    chunk = jax.vmap(_chunk(trainer, progress_every), in_axes=(0, None))
+    return jax.jit(jax.vmap(trainer.init)), jax.jit(chunk), jax.vmap(trainer.params)
 
 
-def make_train(trainer: Trainer) -> Callable[[jax.Array], Run]:
-    """Jit-compiled ``train(rng) -> Run`` for one seed: one ``lax.scan`` over chunks of a ``lax.scan`` over updates."""
-    chunk = _chunk(trainer)
+def make_train(
+    trainer: Trainer, progress: bool = True, progress_every: int | None = None
+) -> Callable[[jax.Array], Run]:
+    """Jit-compiled ``train(rng) -> Run`` for one seed: one ``lax.scan`` over chunks of a ``lax.scan`` over updates.
+
+    With ``progress`` a tqdm bar follows the run from inside the loop, every
+    ``progress_every`` updates (default :func:`default_progress_every`), once however
+    many seeds ``train`` is vmapped over.
+    """
+    chunk = _chunk(trainer, (progress_every or default_progress_every(trainer)) if progress else None)
 
     def train(rng: jax.Array) -> Run:
         state = trainer.init(rng)
 
-        def body(state, _):
-            state, metrics = chunk(state)
+        def body(state, k):
+            state, metrics = chunk(state, k * trainer.updates_per_chunk)
             return state, (trainer.params(state), metrics)
 
-        _, (params, metrics) = jax.lax.scan(body, state, None, length=trainer.num_checkpoints)
+        _, (params, metrics) = jax.lax.scan(body, state, jnp.arange(trainer.num_checkpoints, dtype=jnp.int32))
         params = jax.tree.map(lambda p0, p: jnp.concatenate([p0[None], p]), trainer.params(state), params)
         return Run(params, jax.tree.map(lambda m: m.reshape(-1), metrics))
 
@@ -168,20 +246,32 @@ def _load(path: Path, template: Any) -> Any:
 
 
 def run_cached(
-    config: Any, trainer: Trainer, rngs: jax.Array, cache_dir: Path, progress: bool = True
+    config: Any,
+    trainer: Trainer,
+    rngs: jax.Array,
+    cache_dir: Path,
+    progress: bool = True,
+    progress_every: int | None = None,
+    checkpoint_overhead: float | None = 0.1,
 ) -> tuple[Run, Path]:
     """Train one seed per key of ``rngs`` (``[seeds, 2]``), chunk by chunk, caching under ``cache_dir``.
 
     Returns the :class:`Run` (leaves with a leading ``[seeds]`` axis) and its folder
-    ``cache_dir/<cache_key>``.  After chunk ``k`` the folder holds ``params_<k>``,
-    ``metrics_<k>`` and ``state`` (the full training state, written last); a
-    finished run is collapsed into ``result.msgpack``, which later calls load.
+    ``cache_dir/<cache_key>``.  After chunk ``k`` the folder holds ``params_<k>`` and
+    ``metrics_<k>``, and ``state`` (the full training state, written last) is brought
+    up to chunk ``k`` after the first chunk and then whenever the time trained since
+    its last write is at least ``1 / checkpoint_overhead`` times that write's duration
+    (``None``: after every chunk), so writing a large replay buffer costs at most
+    that fraction of the run.  An interrupted run resumes from ``state``.  A finished
+    run is collapsed into ``result.msgpack``, which later calls load.  ``progress``
+    shows a bar updated every ``progress_every`` updates from inside each chunk.
     """
     folder = Path(cache_dir) / cache_key(config, rngs)
-    init, chunk, params_of = _batched(trainer)
+    every = (progress_every or default_progress_every(trainer)) if progress else None
+    init, chunk, params_of = _batched(trainer, every)
     state_t = jax.eval_shape(init, rngs)
     params_t = jax.eval_shape(params_of, state_t)
-    metrics_t = jax.eval_shape(chunk, state_t)[1]
+    metrics_t = jax.eval_shape(chunk, state_t, jnp.int32(0))[1]
     result = folder / "result.msgpack"
     if result.exists():
         n_points, n_updates = trainer.num_checkpoints + 1, trainer.num_checkpoints * trainer.updates_per_chunk
@@ -203,16 +293,32 @@ def run_cached(
     steps = trainer.updates_per_chunk * trainer.steps_per_update
     bar = tqdm(total=trainer.num_checkpoints * steps, initial=done * steps, unit="step", disable=not progress)
     bar.set_description(f"{type(config).__name__} ×{rngs.shape[0]} seeds (steps per seed)")
-    with bar:
-        for k in range(done + 1, trainer.num_checkpoints + 1):
-            state, chunk_metrics = chunk(state)
-            params.append(params_of(state))
-            metrics.append(jax.device_get(chunk_metrics))
-            _save(folder / f"params_{k}.msgpack", params[-1])
-            _save(folder / f"metrics_{k}.msgpack", metrics[-1])
-            _save(folder / "state.msgpack", {"chunk": np.int32(k), "state": state})
-            bar.update(steps)
-            bar.set_postfix(episode_return=f"{final_return(metrics[-1], fraction=1.0).mean():.2f}")
+
+    def follow(updates_done: int) -> None:  # in-loop reports of this run move this bar
+        bar.update(max(0, updates_done * trainer.steps_per_update - bar.n))
+
+    trained, state_cost = 0.0, 0.0  # seconds trained since the state was last written; that write's duration
+    _SINKS[id(trainer)] = follow
+    try:
+        with bar:
+            for k in range(done + 1, trainer.num_checkpoints + 1):
+                start = time.perf_counter()
+                state, chunk_metrics = chunk(state, jnp.int32((k - 1) * trainer.updates_per_chunk))
+                params.append(params_of(state))
+                metrics.append(jax.device_get(chunk_metrics))
+                trained += time.perf_counter() - start
+                _save(folder / f"params_{k}.msgpack", params[-1])
+                _save(folder / f"metrics_{k}.msgpack", metrics[-1])
+                if k < trainer.num_checkpoints and (
+                    checkpoint_overhead is None or k == done + 1 or trained * checkpoint_overhead >= state_cost
+                ):
+                    start = time.perf_counter()
+                    _save(folder / "state.msgpack", {"chunk": np.int32(k), "state": state})
+                    trained, state_cost = 0.0, time.perf_counter() - start
+                bar.update(k * steps - bar.n)
+                bar.set_postfix(episode_return=f"{final_return(metrics[-1], fraction=1.0).mean():.2f}")
+    finally:
+        _SINKS.pop(id(trainer), None)
     run = Run(
         jax.tree.map(lambda *p: np.stack(p, axis=1), *params),
         jax.tree.map(lambda *m: np.concatenate(m, axis=1), *metrics),
