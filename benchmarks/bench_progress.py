@@ -8,7 +8,7 @@ DQN and PPO on Breakout-MinAtar, vmapped over seeds, are compiled three ways —
 progress, the default (a report every 1 % of the updates) and the worst case (a report
 after every update) — and timed in alternation, best of ``--repeats``, compilation
 excluded ("time ratio": the time over the no-progress time).  The reports go to a
-sink that discards them, so only the in-loop cost (the ``lax.cond`` and the host
+sink that discards them, so only the in-loop cost (the blocked loop and the host
 callback) is measured, not tqdm's drawing.
 """
 

@@ -13,12 +13,12 @@ start and after every chunk, i.e. at ``num_checkpoints + 1`` evenly spaced point
 * :func:`shard_seeds` spreads the seed axis over every device (``jax.sharding``), so
   the vmapped seeds of one run use all GPUs of a machine; :func:`run_cached` does it.
 
-Progress is reported from inside the compiled loop: every ``progress_every`` updates
-(default: 1 % of the run) a ``jax.debug.callback`` — inside a ``lax.cond``, so the
-other updates skip it — sends the number of updates done to a tqdm bar on the host.
-The update counter comes from the scan's own index, which is the same for every
-seed, so under ``vmap`` the callback is not batched and fires once, not once per
-seed.  ``progress=False`` compiles the loop without it.
+Progress is reported from inside the compiled loop: the updates of a chunk run in
+blocks of ``progress_every`` (default: 1 % of the run), and after each block a
+``jax.debug.callback`` sends the number of updates done to a tqdm bar on the host.
+The counter comes from the loop's own indices, the same for every seed, so under
+``vmap`` the callback is not batched and fires once, not once per seed.
+``progress=False`` compiles the loop without it.
 
 :func:`run_cached` writes the full training state (for DQN: the replay buffer too)
 only while doing so costs at most ``checkpoint_overhead`` of the training time since
@@ -143,39 +143,44 @@ def _report(key: int, total: int, steps_per_update: int, updates_done: Any) -> N
         _AUTO_BARS.pop(key, None)
 
 
-def _progress_update(trainer: Trainer, every: int | None) -> Callable[[Any, jax.Array], tuple[Any, dict]]:
-    """``(state, index) -> (state, metrics)``: ``trainer.update`` that reports after updates ``every``, 2·every, …
+def _chunk(trainer: Trainer, progress_every: int | None = None) -> Callable[[Any, jax.Array], tuple[Any, dict]]:
+    """``(state, first update index) -> (state, metrics [updates_per_chunk])``: one chunk of updates.
 
-    ``index`` is the global number of the update (0-based, unbatched); ``every=None``
-    reports nothing.  The last update of the run always reports, so a bar completes.
+    Without progress (``progress_every=None``) the chunk is one ``lax.scan`` over the
+    updates.  With it, the updates run in blocks of ``progress_every`` (at most the
+    chunk): a ``lax.scan`` over blocks, each an inner ``lax.scan`` of plain updates
+    followed by one host callback with the number of updates done, and a shorter last
+    block for the remainder.  The inner loops hold no callback, so they stay device
+    loops (a callback inside every update costs DQN ~30% on a GPU).  ``start`` and the
+    block index are unbatched, so under ``vmap`` each report is made once.
     """
-    if every is None:
-        return lambda state, index: trainer.update(state)
-    if every < 1:
-        raise ValueError(f"progress_every must be at least 1, got {every}")
-    total = trainer.num_checkpoints * trainer.updates_per_chunk
+    length = trainer.updates_per_chunk
+
+    def plain(state: Any, steps: int) -> tuple[Any, dict]:
+        return jax.lax.scan(lambda s, _: trainer.update(s), state, None, length=steps)
+
+    if progress_every is None:
+        return lambda state, start: plain(state, length)
+    if progress_every < 1:
+        raise ValueError(f"progress_every must be at least 1, got {progress_every}")
+    block = min(progress_every, length)
+    blocks, rest = divmod(length, block)
+    total = trainer.num_checkpoints * length
     report = functools.partial(_report, id(trainer), total, trainer.steps_per_update)
 
-    def update(state, index):
-        state, metrics = trainer.update(state)
-        done = index + 1
-        jax.lax.cond(
-            jnp.logical_or(done % every == 0, done == total),
-            lambda: jax.debug.callback(report, done),
-            lambda: None,
-        )
+    def chunk(state: Any, start: jax.Array) -> tuple[Any, dict]:
+        def body(state, b):
+            state, metrics = plain(state, block)
+            jax.debug.callback(report, start + (b + 1) * block)
+            return state, metrics
+
+        state, metrics = jax.lax.scan(body, state, jnp.arange(blocks, dtype=jnp.int32))
+        metrics = jax.tree.map(lambda m: m.reshape((blocks * block, *m.shape[2:])), metrics)
+        if rest:
+            state, tail = plain(state, rest)
+            jax.debug.callback(report, start + length)
+            metrics = jax.tree.map(lambda m, t: jnp.concatenate([m, t]), metrics, tail)
         return state, metrics
-
-    return update
-
-
-def _chunk(trainer: Trainer, progress_every: int | None = None) -> Callable[[Any, jax.Array], tuple[Any, dict]]:
-    """``(state, first update index) -> (state, metrics [updates_per_chunk])``: one chunk as a ``lax.scan``."""
-    update = _progress_update(trainer, progress_every)
-
-    def chunk(state, start):
-        indices = start + jnp.arange(trainer.updates_per_chunk, dtype=jnp.int32)
-        return jax.lax.scan(update, state, indices)
 
     return chunk
 
