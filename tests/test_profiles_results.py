@@ -1,6 +1,7 @@
 """Profiles, verdicts, results files and the dashboard built from them."""
 
 import json
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -110,8 +111,10 @@ def test_profiles_table_lists_every_budget():
     table = dashboard.profiles_table()
     assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
     assert "`critical.pretrain_steps`" in table and "`agents.seeds`" in table and "`interference.states`" in table
-    # header and rule, then one row per budget: smoothness 6, td 13, critical 12, agents 10, interference 4.
-    assert table.count("\n") == 2 + 6 + 13 + 12 + 10 + 4 - 1
+    assert "`distill.flip_probabilities` | 0, 0.05 |" in table  # tuples as lists
+    # header and rule, then one row per budget of every budget group
+    groups = [getattr(profiles.PROFILES["quick"], f.name) for f in fields(profiles.Profile) if f.name != "name"]
+    assert table.count("\n") == 2 + sum(len(fields(g)) for g in groups) - 1
 
 
 def test_bootstrap_means_resample_seeds():

@@ -87,8 +87,15 @@ def profiles_table() -> str:
     for group in (f.name for f in fields(first) if f.name != "name"):
         for field in fields(getattr(first, group)):
             values = [getattr(getattr(PROFILES[n], group), field.name) for n in names]
-            lines.append(f"| `{group}.{field.name}` | " + " | ".join(f"{v:g}" for v in values) + " |")
+            lines.append(f"| `{group}.{field.name}` | " + " | ".join(_budget_cell(v) for v in values) + " |")
     return "\n".join(lines)
+
+
+def _budget_cell(value: object) -> str:
+    """A budget as a table cell: numbers in ``g`` format, tuples as comma-separated lists (``–`` when empty)."""
+    if isinstance(value, tuple):
+        return ", ".join(_budget_cell(v) for v in value) or "–"
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
 BUILD_PACKAGES = (

@@ -70,7 +70,8 @@ class Env:
 def make_env(name: str, num_envs: int = 1) -> Env:
     """The environment ``name`` as a batch of ``num_envs`` copies.
 
-    ``name`` is a gymnax MinAtar name (``"Breakout-MinAtar"``, …) or, through the
+    ``name`` is a gymnax MinAtar name (``"Breakout-MinAtar"``, …), a jaxued Maze level set
+    (``"maze?num_levels=100&start_level=0"``, see :mod:`tdgen.maze`) or, through the
     optional envpool backend, ``"atari:<task>"`` / ``"procgen:<game>"`` with options
     after a ``?`` (``"procgen:coinrun?num_levels=10&start_level=0"``; see
     :func:`_make_envpool_env`).  An unknown name raises :class:`UnknownEnvError`
@@ -83,10 +84,15 @@ def make_env(name: str, num_envs: int = 1) -> Env:
         return _make_envpool_env(suite, task, num_envs)
     if name in MINATAR_ENVS:
         return _make_minatar_env(name, num_envs)
+    if name.partition("?")[0] == "maze":
+        from tdgen.maze import make_maze_env
+
+        return make_maze_env(name, num_envs)
     known = ", ".join(MINATAR_ENVS)
     raise UnknownEnvError(
         f"unknown environment {name!r}; known MinAtar environments: {known}; "
-        f"envpool environments are named 'atari:<task>' or 'procgen:<game>'"
+        f"envpool environments are named 'atari:<task>' or 'procgen:<game>'; "
+        f"jaxued Mazes 'maze?num_levels=N&start_level=S'"
     )
 
 

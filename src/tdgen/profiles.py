@@ -85,6 +85,14 @@ class CriticalBudget:
     finetune_steps: int  # Adam steps on V^π after pre-training (and from scratch)
     value_steps: int  # Adam steps of the TD-versus-Monte-Carlo comparison
     bootstrap_resamples: int
+    deep_envs: int  # deep RL part: parallel environments of each seed's ε-greedy play of a trained DQN agent
+    deep_env_steps: int  # steps of that play (frames = deep_envs · deep_env_steps, less unfinished episodes)
+    deep_levels: int  # frequencies of the pre-training sweep on the agent's frames
+    deep_pretrain_steps: int  # Adam steps of each pre-training on a sinusoid of the observation
+    deep_steps: int  # Adam steps of the TD fit, the Monte Carlo fit and each fine-tuning
+    deep_batch_size: int
+    deep_learning_rate: float
+    deep_target_every: int  # Adam steps between target-network copies of the TD fit
 
     def __post_init__(self) -> None:
         if self.pretrain_steps // 4 ** (self.pretrain_lengths - 1) < 1:
@@ -128,6 +136,47 @@ class InterferenceBudget:
     states: int  # probe states: one update-matrix row and column each
     warmup_steps: int  # random steps each probe environment plays before its state is recorded
     learning_rate: float  # SGD step of one update-matrix row
+    offline_inits: int  # fresh Q-networks per DQN seed in the TD-versus-Monte-Carlo control (each trained both ways)
+    offline_envs: int  # parallel environments of the DQN agent's ε-greedy play that gives the control's data
+    offline_env_steps: (
+        int  # steps of that play (transitions = offline_envs · offline_env_steps, less unfinished episodes)
+    )
+    offline_steps: int  # Adam steps of each control network
+    offline_batch_size: int
+    offline_learning_rate: float
+    offline_target_every: int  # Adam steps between target-network copies of the TD arm
+
+
+@dataclass(frozen=True)
+class DistillBudget:
+    """Claim 5: students distilled from trained agents — (a) DQN on MinAtar, (b) PPO on jaxued Maze levels."""
+
+    students: int  # freshly initialised students per teacher seed, run as one vmap
+    dataset_envs: int  # parallel environments of the teacher rollouts whose states form the distillation data
+    dataset_steps: int  # steps of those rollouts (states = dataset_envs · dataset_steps)
+    distill_steps: int  # Adam steps of each student
+    batch_size: int
+    learning_rate: float
+    eval_episodes: int  # episodes of each evaluation, one per parallel environment
+    eval_steps: int  # steps an evaluation episode may take on MinAtar (Breakout-MinAtar stops at 1000)
+    flip_probabilities: tuple[float, ...]  # bit-flip noise on MinAtar's binary observation cells
+    probe_states: int  # held-out teacher states for action agreement under noise
+    paths: int  # interpolation paths between pairs of held-out states
+    path_points: int  # points along each path
+    level_seeds: int  # PPO teachers on jaxued's Maze, run as one vmap
+    train_levels: int  # training levels (level keys 0 … train_levels − 1)
+    test_levels: int  # unseen levels for testing (level keys from 1,000,000 on)
+    ppo_timesteps: int  # PPO environment steps per teacher
+    ppo_num_envs: int
+    ppo_num_steps: int  # PPO rollout length
+    ppo_learning_rate: float
+    bootstrap_resamples: int
+
+    def __post_init__(self) -> None:
+        if not self.flip_probabilities or not all(0.0 <= p <= 1.0 for p in self.flip_probabilities):
+            raise ValueError(f"flip_probabilities must be a non-empty tuple in [0, 1], got {self.flip_probabilities}")
+        if self.train_levels < 1 or self.test_levels < 1:
+            raise ValueError(f"need train_levels and test_levels >= 1, got {self.train_levels} and {self.test_levels}")
 
 
 @dataclass(frozen=True)
@@ -140,6 +189,7 @@ class Profile:
     critical: CriticalBudget
     agents: AgentBudget
     interference: InterferenceBudget
+    distill: DistillBudget
 
 
 PROFILES: dict[str, Profile] = {
@@ -181,6 +231,14 @@ PROFILES: dict[str, Profile] = {
             finetune_steps=40,
             value_steps=40,
             bootstrap_resamples=100,
+            deep_envs=4,
+            deep_env_steps=90,
+            deep_levels=3,
+            deep_pretrain_steps=10,
+            deep_steps=20,
+            deep_batch_size=16,
+            deep_learning_rate=1e-3,
+            deep_target_every=5,
         ),
         agents=AgentBudget(
             seeds=2,
@@ -194,7 +252,41 @@ PROFILES: dict[str, Profile] = {
             dqn_learning_starts=80,
             dqn_eps_anneal_steps=200,
         ),
-        interference=InterferenceBudget(games=1, states=16, warmup_steps=10, learning_rate=1e-3),
+        interference=InterferenceBudget(
+            games=1,
+            states=16,
+            warmup_steps=10,
+            learning_rate=1e-3,
+            offline_inits=1,
+            offline_envs=4,
+            offline_env_steps=100,
+            offline_steps=20,
+            offline_batch_size=16,
+            offline_learning_rate=2.5e-4,
+            offline_target_every=5,
+        ),
+        distill=DistillBudget(
+            students=1,
+            dataset_envs=4,
+            dataset_steps=25,
+            distill_steps=20,
+            batch_size=32,
+            learning_rate=1e-3,
+            eval_episodes=4,
+            eval_steps=50,
+            flip_probabilities=(0.0, 0.05),
+            probe_states=16,
+            paths=4,
+            path_points=5,
+            level_seeds=2,
+            train_levels=10,
+            test_levels=10,
+            ppo_timesteps=2560,
+            ppo_num_envs=8,
+            ppo_num_steps=16,
+            ppo_learning_rate=1e-3,
+            bootstrap_resamples=100,
+        ),
     ),
     "quick": Profile(
         name="quick",
@@ -234,6 +326,14 @@ PROFILES: dict[str, Profile] = {
             finetune_steps=4000,
             value_steps=2000,
             bootstrap_resamples=1000,
+            deep_envs=8,
+            deep_env_steps=400,
+            deep_levels=4,
+            deep_pretrain_steps=300,
+            deep_steps=600,
+            deep_batch_size=32,
+            deep_learning_rate=1e-3,
+            deep_target_every=50,
         ),
         agents=AgentBudget(
             seeds=2,
@@ -247,7 +347,41 @@ PROFILES: dict[str, Profile] = {
             dqn_learning_starts=5_000,
             dqn_eps_anneal_steps=100_000,
         ),
-        interference=InterferenceBudget(games=1, states=64, warmup_steps=100, learning_rate=1e-3),
+        interference=InterferenceBudget(
+            games=1,
+            states=64,
+            warmup_steps=100,
+            learning_rate=1e-3,
+            offline_inits=2,
+            offline_envs=16,
+            offline_env_steps=1_000,
+            offline_steps=5_000,
+            offline_batch_size=64,
+            offline_learning_rate=2.5e-4,
+            offline_target_every=100,
+        ),
+        distill=DistillBudget(
+            students=2,
+            dataset_envs=32,
+            dataset_steps=1000,
+            distill_steps=15_000,
+            batch_size=128,
+            learning_rate=1e-3,
+            eval_episodes=64,
+            eval_steps=1000,
+            flip_probabilities=(0.0, 0.01, 0.02, 0.05, 0.1),
+            probe_states=1000,
+            paths=256,
+            path_points=33,
+            level_seeds=4,
+            train_levels=100,
+            test_levels=1000,
+            ppo_timesteps=1_000_000,
+            ppo_num_envs=32,
+            ppo_num_steps=128,
+            ppo_learning_rate=1e-3,
+            bootstrap_resamples=1000,
+        ),
     ),
     "paper": Profile(
         name="paper",
@@ -287,6 +421,14 @@ PROFILES: dict[str, Profile] = {
             finetune_steps=8000,
             value_steps=8000,
             bootstrap_resamples=2000,
+            deep_envs=32,
+            deep_env_steps=1000,
+            deep_levels=8,
+            deep_pretrain_steps=5000,
+            deep_steps=10000,
+            deep_batch_size=64,
+            deep_learning_rate=5e-4,
+            deep_target_every=200,
         ),
         agents=AgentBudget(
             seeds=10,
@@ -300,7 +442,41 @@ PROFILES: dict[str, Profile] = {
             dqn_learning_starts=50_000,
             dqn_eps_anneal_steps=1_000_000,
         ),
-        interference=InterferenceBudget(games=4, states=128, warmup_steps=200, learning_rate=1e-3),
+        interference=InterferenceBudget(
+            games=4,
+            states=128,
+            warmup_steps=200,
+            learning_rate=1e-3,
+            offline_inits=4,
+            offline_envs=64,
+            offline_env_steps=2_000,
+            offline_steps=50_000,
+            offline_batch_size=64,
+            offline_learning_rate=2.5e-4,
+            offline_target_every=250,
+        ),
+        distill=DistillBudget(
+            students=4,
+            dataset_envs=64,
+            dataset_steps=1000,
+            distill_steps=50000,
+            batch_size=256,
+            learning_rate=3e-4,
+            eval_episodes=256,
+            eval_steps=1000,
+            flip_probabilities=(0.0, 0.01, 0.02, 0.05, 0.1),
+            probe_states=4000,
+            paths=1000,
+            path_points=65,
+            level_seeds=10,
+            train_levels=100,
+            test_levels=5_000,
+            ppo_timesteps=10_000_000,
+            ppo_num_envs=64,
+            ppo_num_steps=256,
+            ppo_learning_rate=5e-4,
+            bootstrap_resamples=2000,
+        ),
     ),
 }
 

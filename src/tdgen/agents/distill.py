@@ -1,0 +1,265 @@
+"""Distillation into a freshly initialised network, and the measures of claim 5.
+
+Lyle et al. (2022), Sec. 5: a network trained from scratch to imitate a trained
+agent's outputs on the agent's own states (no TD targets) generalizes better than
+the agent.  One function, :func:`make_distill`, trains a student for both uses:
+
+* value distillation (DQN): :func:`q_regression_loss`, ``½ mean_a (Q_s(x, a) − Q_t(x, a))²``;
+* policy distillation (PPO): :func:`policy_distillation_loss`,
+  ``KL(π_t(·|x) ‖ π_s(·|x)) + c · ½ (V_s(x) − V_t(x))²``.
+
+Around it: policies as pure functions ``(params, key, obs [N, ...]) -> action [N]``,
+:func:`rollout` of a policy in a batch of environments (states for the dataset, and
+returns), :func:`first_episode_returns`, input perturbations (:func:`bit_flip`) with
+:func:`action_agreement`, and :func:`path_statistics` along straight paths between
+two observations (interpolation consistency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from tdgen.envs import Env
+
+Policy = Callable[[Any, jax.Array, jax.Array], jax.Array]  # (params, key, obs [N, ...]) -> action int32[N]
+
+
+def epsilon_greedy(apply: Callable, epsilon: float) -> Policy:
+    """ε-greedy policy of a Q-network ``apply(params, obs) -> Q [N, A]`` (ε = 0: greedy)."""
+    if not 0.0 <= epsilon <= 1.0:
+        raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+
+    def policy(params: Any, key: jax.Array, obs: jax.Array) -> jax.Array:
+        q = apply(params, obs)
+        explore_key, action_key = jax.random.split(key)
+        random_action = jax.random.randint(action_key, q.shape[:1], 0, q.shape[-1])
+        return jnp.where(jax.random.uniform(explore_key, q.shape[:1]) < epsilon, random_action, q.argmax(-1))
+
+    return policy
+
+
+def softmax_policy(apply: Callable, greedy: bool | jax.Array = False) -> Policy:
+    """Policy of an actor-critic ``apply(params, obs) -> (logits [N, A], value [N])``: sampled, or its mode.
+
+    ``greedy`` may be a traced boolean, so one compiled rollout can serve both modes under ``vmap``.
+    """
+
+    def policy(params: Any, key: jax.Array, obs: jax.Array) -> jax.Array:
+        logits, _ = apply(params, obs)
+        return jnp.where(greedy, logits.argmax(-1), jax.random.categorical(key, logits))
+
+    return policy
+
+
+def perturbed(policy: Policy, perturb: Callable[[jax.Array, jax.Array], jax.Array]) -> Policy:
+    """``policy`` acting on ``perturb(key, obs)`` instead of ``obs`` (the environment itself is unchanged)."""
+
+    def acting(params: Any, key: jax.Array, obs: jax.Array) -> jax.Array:
+        noise_key, act_key = jax.random.split(key)
+        return policy(params, act_key, perturb(noise_key, obs))
+
+    return acting
+
+
+def rollout(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array) -> dict[str, jax.Array]:
+    """Run ``policy`` for ``num_steps`` steps in ``env`` (``num_envs`` copies, automatic resets).
+
+    Returns ``obs`` ``[num_steps, num_envs, ...]`` (the observation each action was
+    taken on), ``action``, ``reward`` and ``done`` ``[num_steps, num_envs]``.  Jit-able
+    (``num_steps`` and ``env`` static).
+    """
+    reset_key, run_key = jax.random.split(rng)
+    obs, state = env.reset(reset_key)
+
+    def step(carry, key):
+        obs, state = carry
+        act_key, step_key = jax.random.split(key)
+        action = policy(params, act_key, obs)
+        next_obs, state, reward, done, _ = env.step(step_key, state, action)
+        return (next_obs, state), {"obs": obs, "action": action, "reward": reward, "done": done}
+
+    _, out = jax.lax.scan(step, (obs, state), jax.random.split(run_key, num_steps))
+    return out
+
+
+def first_episode_returns(reward: jax.Array, done: jax.Array) -> jax.Array:
+    """Undiscounted return of each environment's first episode: ``[T, N], [T, N] -> [N]``.
+
+    An episode still running after ``T`` steps counts with the reward it has collected
+    so far (the caller picks ``T`` long enough for that to be rare).
+    """
+    if reward.shape != done.shape or reward.ndim != 2:
+        raise ValueError(f"reward and done must both be [T, N], got {reward.shape} and {done.shape}")
+    ended_before = jnp.cumsum(done, axis=0) - done  # episodes finished before step t
+    return jnp.where(ended_before == 0, reward, 0.0).sum(0)
+
+
+def bit_flip(key: jax.Array, obs: jax.Array, probability: float | jax.Array) -> jax.Array:
+    """Flip every cell of a binary observation independently with ``probability``: ``x ⊕ Bernoulli(p)``."""
+    flips = jax.random.uniform(key, obs.shape) < probability
+    return jnp.where(flips, 1 - obs, obs).astype(obs.dtype)
+
+
+def action_agreement(
+    apply: Callable, params: Any, obs: jax.Array, key: jax.Array, probability: float | jax.Array
+) -> jax.Array:
+    """Fraction of states ``obs [N, ...]`` whose greedy action survives :func:`bit_flip` noise of ``probability``."""
+    clean = apply(params, obs).argmax(-1)
+    noisy = apply(params, bit_flip(key, obs, probability)).argmax(-1)
+    return (clean == noisy).mean()
+
+
+def interpolation_paths(first: jax.Array, second: jax.Array, points: int) -> jax.Array:
+    """Straight paths ``x(t) = (1 − t) a + t b`` at ``points`` even steps of t: ``[P, ...] -> [P, points, ...]``."""
+    if first.shape != second.shape:
+        raise ValueError(f"path ends must have the same shape, got {first.shape} and {second.shape}")
+    if points < 2:
+        raise ValueError(f"a path needs at least 2 points, got {points}")
+    t = jnp.linspace(0.0, 1.0, points).reshape((1, points) + (1,) * (first.ndim - 1))
+    a, b = first[:, None].astype(jnp.float32), second[:, None].astype(jnp.float32)
+    return (1.0 - t) * a + t * b
+
+
+def path_statistics(apply: Callable, params: Any, paths: jax.Array) -> dict[str, jax.Array]:
+    """Consistency of a Q-network along interpolation paths ``[P, K, ...]``, per path ``[P]``.
+
+    * ``switches``: how often the greedy action changes between neighbouring points;
+    * ``variation_ratio``: total variation of Q along the path over the change between
+      its ends, ``Σ_k ‖Q(x_{k+1}) − Q(x_k)‖₁ / ‖Q(x_K) − Q(x_0)‖₁`` (1 for a monotone path,
+      larger when Q wiggles; scale-free, so teacher and student compare).
+    """
+    num_paths, points = paths.shape[:2]
+    q = apply(params, paths.reshape((num_paths * points, *paths.shape[2:]))).reshape((num_paths, points, -1))
+    greedy = q.argmax(-1)
+    switches = (greedy[:, 1:] != greedy[:, :-1]).sum(-1)
+    variation = jnp.abs(jnp.diff(q, axis=1)).sum((1, 2))
+    net_change = jnp.abs(q[:, -1] - q[:, 0]).sum(-1)
+    return {"switches": switches, "variation_ratio": variation / jnp.maximum(net_change, 1e-8)}
+
+
+def q_regression_loss(student_q: jax.Array, teacher_q: jax.Array) -> jax.Array:
+    """Value distillation: ``½ mean over the batch and actions of (Q_s − Q_t)²``, ``[B, A], [B, A] -> []``."""
+    if student_q.shape != teacher_q.shape:
+        raise ValueError(f"student and teacher Q-values differ in shape: {student_q.shape} vs {teacher_q.shape}")
+    return 0.5 * jnp.mean((student_q - teacher_q) ** 2)
+
+
+def policy_distillation_loss(
+    student: tuple[jax.Array, jax.Array], teacher: tuple[jax.Array, jax.Array], value_coef: float = 0.5
+) -> jax.Array:
+    """Policy distillation: ``mean_B KL(π_t ‖ π_s) + value_coef · ½ mean_B (V_s − V_t)²``.
+
+    ``student``, ``teacher``: ``(logits [B, A], value [B])`` of an actor-critic.
+    """
+    (s_logits, s_value), (t_logits, t_value) = student, teacher
+    if s_logits.shape != t_logits.shape:
+        raise ValueError(f"student and teacher logits differ in shape: {s_logits.shape} vs {t_logits.shape}")
+    t_log = jax.nn.log_softmax(t_logits)
+    kl = (jnp.exp(t_log) * (t_log - jax.nn.log_softmax(s_logits))).sum(-1).mean()
+    return kl + value_coef * 0.5 * jnp.mean((s_value - t_value) ** 2)
+
+
+def make_distill(
+    apply: Callable, loss: Callable[[Any, Any], jax.Array], num_steps: int, batch_size: int, learning_rate: float
+) -> Callable[[jax.Array, Any, jax.Array, Any], tuple[Any, jax.Array]]:
+    """``distill(rng, params, obs, targets) -> (params, losses [num_steps])``: Adam on ``loss(apply(params, x), y)``.
+
+    ``obs`` ``[D, ...]`` are the teacher's states and ``targets`` the teacher's outputs
+    on them (any pytree with leading ``[D]``); each step draws a minibatch of
+    ``batch_size`` states uniformly.  One jit-able ``lax.scan``; vmap it over seeds.
+    """
+    if num_steps < 1 or batch_size < 1:
+        raise ValueError(f"need num_steps >= 1 and batch_size >= 1, got {num_steps} and {batch_size}")
+    tx = optax.adam(learning_rate)
+
+    def distill(rng: jax.Array, params: Any, obs: jax.Array, targets: Any) -> tuple[Any, jax.Array]:
+        size = obs.shape[0]
+        leading = {np.shape(x)[0] for x in jax.tree.leaves(targets)}
+        if leading != {size}:
+            raise ValueError(f"targets must have the states' leading size {size}, got {sorted(leading)}")
+
+        def step(carry, key):
+            params, opt_state = carry
+            index = jax.random.randint(key, (batch_size,), 0, size)
+            target = jax.tree.map(lambda x: x[index], targets)
+            value, grads = jax.value_and_grad(lambda p: loss(apply(p, obs[index]), target))(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), value
+
+        (params, _), losses = jax.lax.scan(step, (params, tx.init(params)), jax.random.split(rng, num_steps))
+        return params, losses
+
+    return distill
+
+
+def visited_states(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array) -> jax.Array:
+    """The ``[num_steps · num_envs, ...]`` states a policy acts on in ``num_steps`` steps of ``env``."""
+    obs = rollout(env, policy, params, num_steps, rng)["obs"]
+    return obs.reshape((-1, *obs.shape[2:]))
+
+
+def mean_episode_return(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array) -> jax.Array:
+    """Mean :func:`first_episode_returns` over ``env``'s ``num_envs`` environments (episodes cut at ``num_steps``)."""
+    out = rollout(env, policy, params, num_steps, rng)
+    return first_episode_returns(out["reward"], out["done"]).mean()
+
+
+def distill_teachers(
+    network: Any,
+    teachers: Any,
+    policy: Policy,
+    env: Env,
+    num_steps: int,
+    students: int,
+    loss: Callable[[Any, Any], jax.Array],
+    distill_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    rng: jax.Array,
+) -> tuple[Any, jax.Array, jax.Array]:
+    """Distil ``students`` fresh copies of ``network`` from each teacher, all in one ``vmap``.
+
+    ``teachers``: parameters with a leading ``[T]`` axis.  Each teacher acts with
+    ``policy`` for ``num_steps`` steps in ``env`` (its own keys); ``loss`` compares the
+    student's ``network.apply`` outputs with the teacher's on those states (see
+    :func:`make_distill`).  Returns ``networks`` — every parameter leaf
+    ``[T, 1 + students, ...]``, index 0 the teacher itself —, the states
+    ``[T, D, ...]`` and the students' loss curves ``[T, students, distill_steps]``.
+    """
+    num_teachers = jax.tree.leaves(teachers)[0].shape[0]
+    data_key, init_key, fit_key = jax.random.split(rng, 3)
+    collect = jax.jit(jax.vmap(lambda params, key: visited_states(env, policy, params, num_steps, key)))
+    states = collect(teachers, jax.random.split(data_key, num_teachers))
+    targets = jax.vmap(network.apply)(teachers, states)
+    fresh = jax.vmap(jax.vmap(lambda key: network.init(key, states[0, :1])))(
+        jax.random.split(init_key, (num_teachers, students))
+    )
+    fit = make_distill(network.apply, loss, distill_steps, batch_size, learning_rate)
+    fitted, losses = jax.jit(jax.vmap(jax.vmap(fit, in_axes=(0, 0, None, None))))(
+        jax.random.split(fit_key, (num_teachers, students)), fresh, states, targets
+    )
+    networks = jax.tree.map(lambda t, s: jnp.concatenate([t[:, None], s], axis=1), teachers, fitted)
+    return networks, states, losses
+
+
+def actor_critic_returns(apply: Callable, networks: Any, env: Env, num_steps: int, rng: jax.Array) -> jax.Array:
+    """Mean episode return of every actor-critic of ``networks`` (leaves ``[T, M, ...]``) in ``env``.
+
+    Returns ``[T, M, 2]``: sampling from the policy (``[..., 0]``) and acting greedily
+    (``[..., 1]``).  The ``M`` networks of a row share their keys (a teacher and its
+    students meet the same levels and noise).
+    """
+
+    def mean_return(params: Any, key: jax.Array, greedy: jax.Array) -> jax.Array:
+        return mean_episode_return(env, softmax_policy(apply, greedy=greedy), params, num_steps, key)
+
+    rows = jax.tree.leaves(networks)[0].shape[0]
+    per_network = jax.vmap(jax.vmap(mean_return, in_axes=(0, None, None)), in_axes=(0, 0, None))
+    both_modes = jax.vmap(per_network, in_axes=(None, None, 0), out_axes=-1)
+    return jax.jit(both_modes)(networks, jax.random.split(rng, rows), jnp.array([False, True]))

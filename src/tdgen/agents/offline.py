@@ -1,0 +1,132 @@
+"""TD targets against Monte Carlo targets on the same replay data (the control of claim 4).
+
+Lyle et al. (2022) argue that it is the TD targets themselves that make value-based
+agents memorize.  The control: one fixed set of transitions from a trained agent's
+play, and two freshly initialised copies of the same Q-network trained on it with the
+same optimiser, minibatches and budget, differing only in the regression target of
+``Q(x_t, a_t)``:
+
+* ``"td"``: ``y_t = r_t + γ (1 − d_t) max_a Q_θ⁻(x_{t+1}, a)``, θ⁻ copied from θ every
+  ``target_every`` steps (offline DQN, i.e. fitted Q-iteration);
+* ``"mc"``: the discounted return ``G_t = r_t + γ (1 − d_t) G_{t+1}`` of the episode the
+  transition belongs to (plain regression, no bootstrapping).
+
+Both minimise ``½ (Q(x_t, a_t) − y_t)²`` with Adam and keep the parameters at
+evenly spaced checkpoints, on which the update matrices of :mod:`tdgen.interference`
+are computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import optax
+
+Targets = Literal["td", "mc"]
+
+
+def discounted_returns(reward: jax.Array, done: jax.Array, gamma: float) -> tuple[jax.Array, jax.Array]:
+    """Monte Carlo returns ``G_t = r_t + γ (1 − d_t) G_{t+1}`` of a rollout, ``[T, N] -> ([T, N], [T, N])``.
+
+    The second output marks the steps whose episode ended within the rollout (their
+    ``G_t`` is exact; the others lack the rewards after step ``T``).
+    """
+    if reward.shape != done.shape or reward.ndim != 2:
+        raise ValueError(f"reward and done must both be [T, N], got {reward.shape} and {done.shape}")
+    done = done.astype(jnp.float32)
+
+    def backward(carry, step):
+        later, ended = carry
+        r, d = step
+        value = r + gamma * (1.0 - d) * later
+        ended = jnp.maximum(ended, d)
+        return (value, ended), (value, ended)
+
+    zeros = jnp.zeros_like(reward[0])
+    _, (returns, complete) = jax.lax.scan(backward, (zeros, zeros), (reward, done), reverse=True)
+    return returns, complete.astype(bool)
+
+
+def transitions(rollout: dict[str, jax.Array], gamma: float) -> dict[str, jax.Array]:
+    """Flat transitions ``[D, ...]`` from a :func:`tdgen.agents.distill.rollout` (``[T, N, ...]`` leaves).
+
+    Keeps the steps ``t < T − 1`` (so ``next_obs`` is the rollout's next observation)
+    whose episode ended within the rollout (so the Monte Carlo return is exact): keys
+    ``obs``, ``action``, ``reward``, ``done``, ``next_obs``, ``mc_return``.
+    """
+    returns, complete = discounted_returns(rollout["reward"], rollout["done"], gamma)
+    keep = complete[:-1].reshape(-1)
+    data = {
+        "obs": rollout["obs"][:-1],
+        "action": rollout["action"][:-1],
+        "reward": rollout["reward"][:-1].astype(jnp.float32),
+        "done": rollout["done"][:-1].astype(jnp.float32),
+        "next_obs": rollout["obs"][1:],
+        "mc_return": returns[:-1],
+    }
+    flat = {k: v.reshape((-1, *v.shape[2:])) for k, v in data.items()}
+    return {k: v[keep] for k, v in flat.items()}  # boolean indexing: call outside jit
+
+
+def make_offline_fit(
+    apply: Callable,
+    targets: Targets,
+    gamma: float,
+    num_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    target_every: int,
+    num_checkpoints: int,
+) -> Callable[[jax.Array, Any, dict[str, jax.Array]], Any]:
+    """``fit(rng, params, data) -> params`` at ``num_checkpoints + 1`` points (leaves ``[C + 1, ...]``).
+
+    ``data``: :func:`transitions`.  ``targets`` picks the regression target (see the
+    module docstring); everything else — Adam, minibatches drawn from ``rng``, budget — is
+    shared, so two fits with the same ``rng`` and ``params`` differ only in the targets.
+    One jit-able ``lax.scan``; vmap it over seeds.
+    """
+    if targets not in ("td", "mc"):
+        raise ValueError(f"targets must be 'td' or 'mc', got {targets!r}")
+    if num_steps % num_checkpoints or num_checkpoints < 1:
+        raise ValueError(f"num_steps = {num_steps} must be a positive multiple of num_checkpoints = {num_checkpoints}")
+    if target_every < 1:
+        raise ValueError(f"target_every must be at least 1, got {target_every}")
+    tx = optax.adam(learning_rate)
+
+    def loss(params: Any, target_params: Any, batch: dict[str, jax.Array]) -> jax.Array:
+        q = jnp.take_along_axis(apply(params, batch["obs"]), batch["action"][:, None], axis=-1)[:, 0]
+        if targets == "mc":
+            y = batch["mc_return"]
+        else:
+            y = batch["reward"] + gamma * (1.0 - batch["done"]) * apply(target_params, batch["next_obs"]).max(-1)
+        return 0.5 * jnp.mean((q - jax.lax.stop_gradient(y)) ** 2)
+
+    def fit(rng: jax.Array, params: Any, data: dict[str, jax.Array]) -> Any:
+        size = data["obs"].shape[0]
+
+        def step(carry, inputs):
+            params, target_params, opt_state = carry
+            key, index = inputs
+            batch = jax.tree.map(lambda x: x[jax.random.randint(key, (batch_size,), 0, size)], data)
+            grads = jax.grad(loss)(params, target_params, batch)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            params = optax.apply_updates(params, updates)
+            target_params = jax.tree.map(
+                lambda p, t: jnp.where((index + 1) % target_every == 0, p, t), params, target_params
+            )
+            return (params, target_params, opt_state), None
+
+        def chunk(carry, keys_and_indices):
+            carry, _ = jax.lax.scan(step, carry, keys_and_indices)
+            return carry, carry[0]
+
+        per_chunk = num_steps // num_checkpoints
+        keys = jax.random.split(rng, num_steps).reshape((num_checkpoints, per_chunk, -1))
+        indices = jnp.arange(num_steps).reshape((num_checkpoints, per_chunk))
+        _, later = jax.lax.scan(chunk, (params, params, tx.init(params)), (keys, indices))
+        return jax.tree.map(lambda p0, p: jnp.concatenate([p0[None], p]), params, later)
+
+    return fit

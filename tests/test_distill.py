@@ -1,0 +1,109 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tdgen.agents import distill
+from tdgen.agents.networks import ActorCritic, QNetwork
+from tdgen.envs import make_env
+
+
+def test_first_episode_returns_stops_at_the_first_end():
+    reward = jnp.array([[1.0, 1.0], [2.0, 1.0], [4.0, 1.0], [8.0, 1.0]])
+    done = jnp.array([[False, False], [True, False], [False, False], [True, False]])
+    # env 0: episode ends at step 1 -> 1 + 2; env 1 never ends -> everything so far
+    np.testing.assert_allclose(distill.first_episode_returns(reward, done), [3.0, 4.0])
+
+
+def test_first_episode_returns_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"\[T, N\]"):
+        distill.first_episode_returns(jnp.zeros((3, 2)), jnp.zeros((3, 3), bool))
+
+
+def test_bit_flip_extremes_and_rate():
+    obs = jax.random.bernoulli(jax.random.PRNGKey(0), 0.3, (2000, 4)).astype(jnp.uint8)
+    key = jax.random.PRNGKey(1)
+    np.testing.assert_array_equal(distill.bit_flip(key, obs, 0.0), obs)
+    np.testing.assert_array_equal(distill.bit_flip(key, obs, 1.0), 1 - obs)
+    flipped = distill.bit_flip(key, obs, 0.1)
+    assert flipped.dtype == obs.dtype
+    assert abs(float((flipped != obs).mean()) - 0.1) < 0.01
+
+
+def test_interpolation_paths_end_at_the_states():
+    a = jnp.zeros((3, 2, 2, 1), jnp.uint8)
+    b = jnp.ones((3, 2, 2, 1), jnp.uint8)
+    paths = distill.interpolation_paths(a, b, 5)
+    assert paths.shape == (3, 5, 2, 2, 1)
+    np.testing.assert_allclose(paths[:, 0], a)
+    np.testing.assert_allclose(paths[:, -1], b)
+    np.testing.assert_allclose(paths[0, :, 0, 0, 0], [0.0, 0.25, 0.5, 0.75, 1.0])
+    with pytest.raises(ValueError, match="same shape"):
+        distill.interpolation_paths(a, b[:2], 5)
+
+
+def test_path_statistics_of_a_linear_q_function():
+    # Q(x) = (s, 1 − s) with s the input's sum: along a path from 0 to 1 the greedy
+    # action switches once and every Q changes monotonically (variation ratio 1).
+    apply = lambda params, x: jnp.stack([x.sum((1, 2, 3)), 1.0 - x.sum((1, 2, 3))], -1) * params
+    paths = distill.interpolation_paths(jnp.zeros((1, 1, 1, 1)), jnp.ones((1, 1, 1, 1)), 9)
+    out = distill.path_statistics(apply, 1.0, paths)
+    assert int(out["switches"][0]) == 1
+    np.testing.assert_allclose(out["variation_ratio"], [1.0], rtol=1e-6)
+
+
+def test_losses_are_zero_at_the_teacher_and_positive_elsewhere():
+    q = jnp.array([[1.0, 2.0], [0.5, -1.0]])
+    assert float(distill.q_regression_loss(q, q)) == 0.0
+    np.testing.assert_allclose(distill.q_regression_loss(q + 1.0, q), 0.5)
+    logits, value = jnp.array([[0.0, 1.0, 2.0]]), jnp.array([0.3])
+    assert abs(float(distill.policy_distillation_loss((logits, value), (logits, value)))) < 1e-7
+    assert float(distill.policy_distillation_loss((jnp.zeros((1, 3)), value), (logits, value))) > 0.0
+    with pytest.raises(ValueError, match="shape"):
+        distill.q_regression_loss(q, q[:1])
+
+
+def test_value_distillation_fits_the_teachers_q_values():
+    env = make_env("Breakout-MinAtar", 8)
+    net = QNetwork(env.num_actions)
+    teacher = net.init(jax.random.PRNGKey(0), env.reset(jax.random.PRNGKey(1))[0])
+    policy = distill.epsilon_greedy(net.apply, 0.5)
+    out = distill.rollout(env, policy, teacher, 16, jax.random.PRNGKey(2))
+    assert out["obs"].shape == (16, 8, *env.observation_shape)
+    states = out["obs"].reshape((-1, *env.observation_shape))
+    targets = net.apply(teacher, states)
+    student = net.init(jax.random.PRNGKey(3), states[:1])
+    run = jax.jit(distill.make_distill(net.apply, distill.q_regression_loss, 300, 32, 1e-3))
+    fitted, losses = run(jax.random.PRNGKey(4), student, states, targets)
+    assert losses.shape == (300,)
+    before = float(distill.q_regression_loss(net.apply(student, states), targets))
+    after = float(distill.q_regression_loss(net.apply(fitted, states), targets))
+    assert after < 0.1 * before
+
+
+def test_policy_distillation_lowers_the_kl_and_checks_targets():
+    obs = jax.random.bernoulli(jax.random.PRNGKey(0), 0.3, (64, 5, 5, 7)).astype(jnp.uint8)
+    net = ActorCritic(3)
+    teacher = net.init(jax.random.PRNGKey(1), obs[:1])
+    logits, value = net.apply(teacher, obs)
+    targets = (300.0 * logits, value)  # a confident teacher, far from a fresh network's near-uniform policy
+    student = net.init(jax.random.PRNGKey(2), obs[:1])
+    run = distill.make_distill(net.apply, distill.policy_distillation_loss, 200, 16, 3e-3)
+    fitted, _ = jax.jit(run)(jax.random.PRNGKey(3), student, obs, targets)
+    before = distill.policy_distillation_loss(net.apply(student, obs), targets)
+    after = distill.policy_distillation_loss(net.apply(fitted, obs), targets)
+    assert float(after) < 0.5 * float(before)
+    with pytest.raises(ValueError, match="leading size"):
+        run(jax.random.PRNGKey(3), student, obs, jax.tree.map(lambda x: x[:10], targets))
+
+
+def test_policies_and_agreement():
+    obs = jnp.zeros((6, 10, 10, 4), jnp.uint8)
+    q_apply = lambda params, x: jnp.tile(jnp.array([0.0, 1.0, 0.5]), (x.shape[0], 1))
+    key = jax.random.PRNGKey(0)
+    np.testing.assert_array_equal(distill.epsilon_greedy(q_apply, 0.0)(None, key, obs), 1)
+    assert float(distill.action_agreement(q_apply, None, obs, key, 0.5)) == 1.0  # constant Q: noise changes nothing
+    ac_apply = lambda params, x: (jnp.tile(jnp.array([0.0, 3.0, 0.0]), (x.shape[0], 1)), jnp.zeros(x.shape[0]))
+    np.testing.assert_array_equal(distill.softmax_policy(ac_apply, greedy=True)(None, key, obs), 1)
+    with pytest.raises(ValueError, match="epsilon"):
+        distill.epsilon_greedy(q_apply, 1.5)
