@@ -141,3 +141,106 @@ def test_value_fit_learns_the_training_states(env, target):
     assert np.all(np.asarray(critical.masked_mse(values, v, mask)) < 0.1)
     with pytest.raises(ValueError, match="unknown target"):
         critical.make_value_fit(x, env.P, R, 0.5, "sarsa", 4, 1e-2, 10)
+
+
+def _toy_rollout():
+    """Two trajectories of 8 steps; obs[t, n] = 10 t + n, so frames can be identified."""
+    reward = np.array([[1, 0, 0, 2, 0, 1, 0, 0], [0, 1, 1, 0, 0, 0, 3, 0]], dtype=np.float32).T
+    done = np.array([[0, 0, 1, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 0, 1]], dtype=bool).T
+    obs = (10 * np.arange(8)[:, None] + np.arange(2)[None, :]).astype(np.float32)[..., None]
+    return {"obs": obs, "reward": reward, "done": done}
+
+
+def test_interleaved_frames_split_trajectories_into_training_and_held_out_frames():
+    from tdgen.agents.offline import discounted_returns
+
+    rollout, gamma, k = _toy_rollout(), 0.5, 3
+    train, held = critical.interleaved_frames(rollout, gamma, stride=k)
+    returns, complete = map(np.asarray, discounted_returns(rollout["reward"], rollout["done"], gamma))
+    t_train, n_train = divmod(train["obs"][:, 0].astype(int), 10)
+    t_held, n_held = divmod(held["obs"][:, 0].astype(int), 10)
+    # Training frames: t ≡ 0 (mod k), t + k ≤ T − 1, finished episode (env 0 ends at t = 6, env 1 at 7).
+    assert sorted(zip(t_train.tolist(), n_train.tolist())) == [(0, 0), (0, 1), (3, 0), (3, 1)]
+    assert np.all(t_held % k != 0) and np.all(complete[t_held, n_held])
+    assert len(t_held) == int(complete.sum() - sum(complete[t, n] for t in (0, 3, 6) for n in (0, 1)))
+    np.testing.assert_array_equal(train["next_obs"][:, 0], train["obs"][:, 0] + 10 * k)
+    np.testing.assert_allclose(train["mc_return"], returns[t_train, n_train])
+    np.testing.assert_allclose(held["mc_return"], returns[t_held, n_held])
+    # G_t = R_t + γ^k (1 − D_t) G_{t+k}; env 0's first episode ends (t = 2) inside its transition 0 → 3.
+    np.testing.assert_allclose(
+        train["mc_return"], train["reward"] + gamma**k * (1 - train["done"]) * returns[t_train + k, n_train]
+    )
+    np.testing.assert_array_equal(train["done"], (t_train == 0) & (n_train == 0))
+    np.testing.assert_allclose(train["reward"][(t_train == 0) & (n_train == 0)], [1.0])  # stops at the episode end
+    assert np.all(train["action"] == 0)
+    with pytest.raises(ValueError, match="stride"):
+        critical.interleaved_frames(rollout, gamma, stride=1)
+    with pytest.raises(ValueError, match="no transition"):
+        critical.interleaved_frames(rollout, gamma, stride=8)
+
+
+def test_random_projection_and_its_sinusoids():
+    x = np.eye(6).reshape(6, 3, 2)  # one-hot frames: their projections are the direction's entries
+    w = critical.random_projection(x, seed=1)
+    np.testing.assert_allclose(np.sum(w**2), 1.0)
+    np.testing.assert_array_equal(critical.random_projection(x[::-1], seed=1), w[::-1])
+    assert not np.allclose(critical.random_projection(x, seed=2), w)
+    u = np.linspace(-2, 2, 50)
+    omegas = np.array([0.5, 2.0, 8.0])
+    g = critical.projection_sinusoids(u, omegas, seed=3)
+    assert g.shape == (3, 50)
+    np.testing.assert_allclose(g.mean(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(g.std(axis=1), 1.0)
+    for omega, row in zip(omegas, g):  # an affine image of a sin(ωu) + b cos(ωu)
+        basis = np.stack([np.sin(omega * u), np.cos(omega * u), np.ones_like(u)], axis=1)
+        np.testing.assert_allclose(basis @ np.linalg.lstsq(basis, row, rcond=None)[0], row, atol=1e-9)
+    assert np.all(np.diff(np.abs(np.diff(g, axis=1)).mean(axis=1)) > 0)  # faster, rougher along u
+    with pytest.raises(ValueError, match="omegas"):
+        critical.projection_sinusoids(u, np.array([]))
+
+
+def test_normalised_mse():
+    g = np.array([[1.0, 2.0, 3.0, 6.0]])
+    np.testing.assert_allclose(critical.normalised_mse(g, g), [0.0])
+    np.testing.assert_allclose(critical.normalised_mse(np.full_like(g, g.mean()), g), [1.0])
+
+
+def test_deep_value_fits_share_initialisation_and_minibatches():
+    from tdgen.agents import distill, offline
+    from tdgen.agents.networks import QNetwork
+    from tdgen.envs import make_env
+
+    env = make_env("Breakout-MinAtar", 4)
+    actor = QNetwork(env.num_actions)
+    play = distill.rollout(
+        env,
+        distill.epsilon_greedy(actor.apply, 1.0),
+        actor.init(jax.random.PRNGKey(0), env.reset(jax.random.PRNGKey(1))[0]),
+        120,
+        jax.random.PRNGKey(2),
+    )
+    train, held = critical.interleaved_frames(play, 0.9, stride=3)
+    assert train["obs"].shape[0] > 10 and held["obs"].shape[0] > train["obs"].shape[0]
+    net = QNetwork(1)
+    params = net.init(jax.random.PRNGKey(3), train["obs"][:1])
+    u = critical.random_projection(train["obs"])
+    targets = critical.projection_sinusoids((u - u.mean()) / u.std(), [1.0, 8.0]).astype(np.float32)
+    run = critical.make_deep_value_fits(net.apply, 0.9, 3, 40, 30, 16, 1e-3, 10)
+    rng = jax.random.PRNGKey(4)
+    td, pretrained, finetuned = run(rng, params, train, targets)
+    assert all(leaf.shape[0] == 2 for leaf in jax.tree.leaves(pretrained))
+    assert all(leaf.shape[0] == 3 for leaf in jax.tree.leaves(finetuned))
+    # The TD arm and the from-scratch arm are offline fits from the same keys, γ^3 for TD.
+    fit_key, _ = jax.random.split(rng)
+    for kind, got in (("td", td), ("mc", jax.tree.map(lambda p: p[0], finetuned))):
+        want = jax.jit(offline.make_offline_fit(net.apply, kind, 0.9**3, 40, 16, 1e-3, 10, 1))(fit_key, params, train)
+        for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_allclose(a, b[-1], rtol=1e-4, atol=1e-5)
+    # Pre-training moves the network towards its target.
+    before = critical.normalised_mse(np.asarray(net.apply(params, train["obs"])[:, 0]), targets[0])
+    after = critical.normalised_mse(
+        np.asarray(net.apply(jax.tree.map(lambda p: p[0], pretrained), train["obs"])[:, 0]), targets[0]
+    )
+    assert after < before
+    with pytest.raises(ValueError, match="pretrain_targets"):
+        run(rng, params, train, targets[:, :5])

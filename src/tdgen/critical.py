@@ -294,3 +294,159 @@ def make_value_fit(
         return model.apply(params, x)
 
     return jax.jit(fit)
+
+
+# ---------------------------------------------------------------------------------------
+# Deep RL: states and Monte Carlo returns of a trained MinAtar agent's play.
+# ---------------------------------------------------------------------------------------
+
+
+def interleaved_frames(
+    rollout: dict[str, jax.Array], gamma: float, stride: int = 2
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Split a rollout's frames into training frames and the held-out frames between them.
+
+    ``rollout``: leaves ``[T, N, ...]`` with ``obs``, ``reward``, ``done`` (as from
+    :func:`tdgen.agents.distill.rollout`).  Frame ``t`` of every trajectory is a *training*
+    frame when ``t ≡ 0 (mod stride)`` and ``t + stride ≤ T − 1``, a *held-out* frame when
+    ``t ≢ 0 (mod stride)``; only frames whose episode ended within the rollout are kept, so
+    that each one's discounted Monte Carlo return ``G_t = r_t + γ (1 − d_t) G_{t+1}`` is
+    exact.  A training frame comes as the ``stride``-step transition to the next training
+    frame of its trajectory,
+
+        R_t = Σ_{i<k} γ^i (Π_{j<i} (1 − d_{t+j})) r_{t+i},   D_t = 1 − Π_{i<k} (1 − d_{t+i}),
+
+    (``k = stride``), so that ``G_t = R_t + γ^k (1 − D_t) G_{t+k}``: TD with discount
+    ``γ^k`` on these transitions never sees a held-out frame, not even as a successor, and
+    still sees every reward.
+
+    Returns:
+      ``(train, held_out)``, flat in time-major order: ``train`` with ``obs [D, ...]``,
+      ``action [D]`` (zeros: one output, a state value), ``reward [D]`` (``R_t``), ``done [D]``
+      (``D_t``), ``next_obs [D, ...]`` (frame ``t + k``), ``mc_return [D]``; ``held_out``
+      with ``obs [H, ...]`` and ``mc_return [H]``.  NumPy arrays (boolean indexing: call
+      outside jit).
+    """
+    from tdgen.agents.offline import discounted_returns  # deferred: keeps this module free of the agents
+
+    if stride < 2:
+        raise ValueError(f"stride must be at least 2 (one held-out frame between training frames), got {stride}")
+    reward = np.asarray(rollout["reward"], dtype=np.float32)
+    done = np.asarray(rollout["done"], dtype=np.float32)
+    obs = np.asarray(rollout["obs"])
+    steps = reward.shape[0]
+    if steps <= stride:
+        raise ValueError(f"a rollout of {steps} steps has no transition of {stride} steps")
+    returns, complete = map(np.asarray, discounted_returns(jnp.asarray(reward), jnp.asarray(done), gamma))
+    n = steps - stride  # frames t with t + stride ≤ T − 1
+    reward_k, alive = np.zeros_like(reward[:n]), np.ones_like(reward[:n])
+    for i in range(stride):
+        reward_k += gamma**i * alive * reward[i : i + n]
+        alive *= 1.0 - done[i : i + n]
+    t = np.arange(steps)[:, None]
+    train = (t % stride == 0) & complete
+    train[n:] = False
+    held = (t % stride != 0) & complete
+    keep = train[:n]
+    train_data = {
+        "obs": obs[:n][keep],
+        "action": np.zeros(int(keep.sum()), dtype=np.int32),
+        "reward": reward_k[keep],
+        "done": (1.0 - alive)[keep],
+        "next_obs": obs[stride:][keep],
+        "mc_return": returns[:n][keep].astype(np.float32),
+    }
+    return train_data, {"obs": obs[held], "mc_return": returns[held].astype(np.float32)}
+
+
+def random_projection(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``⟨w, vec x_i⟩`` for one direction ``w`` drawn uniformly from the unit sphere: ``[n, ...] -> [n]``.
+
+    ``w`` depends only on ``seed`` and the size of ``vec x_i``, so calls on different frames
+    of the same observation space project onto the same direction.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(np.shape(x)[0], -1)
+    w = np.random.default_rng(seed).standard_normal(x.shape[1])
+    return x @ (w / np.linalg.norm(w))
+
+
+def projection_sinusoids(u: np.ndarray, omegas: np.ndarray | Sequence[float], seed: int = 0) -> np.ndarray:
+    """Standardised ``g_l = sin(ω_l u + φ_l)`` of a projection ``u [n]``, one per frequency: ``[L, n]``.
+
+    ``u`` is a (scaled) :func:`random_projection` of the frames; the phases ``φ_l`` are drawn
+    uniformly from ``seed``.  Higher ``ω`` gives a function that changes faster along ``w``.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    omegas = np.asarray(omegas, dtype=np.float64)
+    if u.ndim != 1 or omegas.ndim != 1 or omegas.size < 1:
+        raise ValueError(f"need u [n] and omegas [L], got shapes {u.shape} and {omegas.shape}")
+    phases = np.random.default_rng(seed).uniform(0.0, 2.0 * np.pi, size=(omegas.size, 1))
+    return standardise(np.sin(omegas[:, None] * u[None, :] + phases))
+
+
+def normalised_mse(pred: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """``mean_i (V_i − G_i)² / var_i(G_i)`` along the last axis: ``[..., n], [..., n] -> [...]``.
+
+    0 is a perfect fit, 1 the error of predicting the mean return everywhere.
+    """
+    pred, returns = np.asarray(pred, dtype=np.float64), np.asarray(returns, dtype=np.float64)
+    return ((pred - returns) ** 2).mean(axis=-1) / returns.var(axis=-1)
+
+
+def make_deep_value_fits(
+    apply: Callable,
+    gamma: float,
+    stride: int,
+    num_steps: int,
+    pretrain_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    target_every: int,
+) -> Callable[[jax.Array, object, dict[str, jax.Array], jax.Array], tuple[object, object, object]]:
+    """Build a jit-compiled ``run(rng, params, train, pretrain_targets) -> (td, pretrained, finetuned)`` for one seed.
+
+    ``apply(params, obs [B, ...]) -> [B, 1]`` is a value network (a one-action Q-network),
+    ``params`` its initialisation, ``train`` the training transitions of
+    :func:`interleaved_frames` (leaves ``[D, ...]``) and ``pretrain_targets`` ``[L, D]``
+    (e.g. :func:`projection_sinusoids` of the training frames).  All fits are
+    :func:`tdgen.agents.offline.make_offline_fit` on minibatches of the training frames
+    only, with Adam and the same minibatch keys:
+
+    * ``td``: ``num_steps`` steps of TD towards ``R_t + γ^k (1 − D_t) V_θ⁻(x_{t+k})``
+      (``k = stride``, θ⁻ copied every ``target_every`` steps) — TD(0) on the training frames;
+    * ``pretrained`` ``[L, ...]``: ``pretrain_steps`` steps of regression on each
+      ``pretrain_targets[l]``, from ``params``;
+    * ``finetuned`` ``[L + 1, ...]``: ``num_steps`` steps of regression on ``G_t`` (Monte
+      Carlo targets, fresh optimiser state), index 0 from ``params`` (from scratch: the Monte
+      Carlo arm), index ``l + 1`` after ``pretrain_steps`` steps of regression on
+      ``pretrain_targets[l]``.
+
+    Returns parameter trees (leaves ``[...]`` for ``td``, ``[L, ...]`` for ``pretrained``
+    and ``[L + 1, ...]`` for ``finetuned``).  Vmap over seeds (``rng``, ``params``, ``train``, ``pretrain_targets``).
+    """
+    from tdgen.agents.offline import make_offline_fit  # deferred: keeps this module free of the agents
+
+    if stride < 1 or pretrain_steps < 1:
+        raise ValueError(f"need stride >= 1 and pretrain_steps >= 1, got {stride} and {pretrain_steps}")
+    td = make_offline_fit(apply, "td", gamma**stride, num_steps, batch_size, learning_rate, target_every, 1)
+    mc = make_offline_fit(apply, "mc", gamma**stride, num_steps, batch_size, learning_rate, target_every, 1)
+    pre = make_offline_fit(apply, "mc", gamma**stride, pretrain_steps, batch_size, learning_rate, target_every, 1)
+    last = lambda tree: jax.tree.map(lambda p: p[-1], tree)
+
+    def run(rng, params, train, pretrain_targets):
+        if pretrain_targets.ndim != 2 or pretrain_targets.shape[1] != train["mc_return"].shape[0]:
+            raise ValueError(
+                f"pretrain_targets must be [L, {train['mc_return'].shape[0]}], got {pretrain_targets.shape}"
+            )
+        fit_key, pre_key = jax.random.split(rng)
+        td_params = last(td(fit_key, params, train))
+
+        def pretrain(target):
+            return last(pre(pre_key, params, {**train, "mc_return": target}))
+
+        pretrained = jax.vmap(pretrain)(pretrain_targets)
+        starts = jax.tree.map(lambda p0, p: jnp.concatenate([p0[None], p]), params, pretrained)
+        finetuned = jax.vmap(lambda p: last(mc(fit_key, p, train)))(starts)
+        return td_params, pretrained, finetuned
+
+    return jax.jit(run)
