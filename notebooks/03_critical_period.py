@@ -185,9 +185,8 @@ for name, r in runs.items():
 # a quarter of the next), and every pre-trained network is then fine-tuned on $V^\pi$ for
 # the same number of steps as the network trained from scratch.
 
+
 # %%
-
-
 def mse(f: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean squared error over the masked states; ``mask`` broadcasts against ``f``."""
     return np.asarray(critical.masked_mse(f, y, mask))
