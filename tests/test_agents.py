@@ -283,3 +283,20 @@ def test_seed_axis_is_sharded_over_several_devices():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "sharded ok" in result.stdout
+
+
+def test_from_budget_keeps_minatar_settings_and_gives_atari_ones_at_paper():
+    quick, paper = get_profile("quick").agents, get_profile("paper").agents
+    # quick: PureJaxRL's MinAtar settings, the configs' defaults (their cache keys must not move)
+    assert ppo.PPOConfig.from_budget(quick) == ppo.PPOConfig(
+        total_timesteps=2_000_000, num_envs=64, num_steps=128, num_checkpoints=10
+    )
+    assert dqn.DQNConfig.from_budget(quick) == dqn.DQNConfig(total_timesteps=1_000_000, num_checkpoints=10)
+    # paper: CleanRL's Atari settings
+    atari_ppo = {"learning_rate": 2.5e-4, "num_envs": 8, "num_steps": 128, "num_minibatches": 4, "clip_eps": 0.1}
+    p = ppo.PPOConfig.from_budget(paper, "atari:Breakout-v5")
+    assert {k: getattr(p, k) for k in atari_ppo} == atari_ppo and p.update_epochs == 4
+    atari_dqn = {"learning_rate": 1e-4, "buffer_size": 1_000_000, "learning_starts": 80_000, "eps_finish": 0.01}
+    d = dqn.DQNConfig.from_budget(paper, "atari:Breakout-v5")
+    assert {k: getattr(d, k) for k in atari_dqn} == atari_dqn and d.target_update_interval == 1_000
+    assert d.num_envs / d.gradient_steps == 4 and d.eps_anneal_steps == d.total_timesteps // 10

@@ -1,11 +1,15 @@
 """Probe transitions and the agents' update matrices (claim 4)."""
 
+import dataclasses
+import importlib.util
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from tdgen import interference
-from tdgen.agents import probe
+from tdgen.agents import probe, runner
 from tdgen.agents.networks import ActorCritic, QNetwork
 
 
@@ -48,3 +52,74 @@ def test_actor_critic_update_matrices(batch):
     for m in matrices.values():
         assert m.shape == (6, 6) and np.all(np.isfinite(m))
         assert interference.off_diagonal_ratio(np.asarray(m)) >= 0
+
+
+def test_envpool_names_get_one_pool_seed_per_run():
+    assert probe.is_envpool("atari:Pong-v5") and probe.is_envpool("procgen:coinrun?num_levels=10")
+    assert not probe.is_envpool("Breakout-MinAtar") and not probe.is_envpool("maze?num_levels=10")
+    assert probe.seeded_env_name("atari:Pong-v5", 3) == "atari:Pong-v5?seed=3"
+    assert probe.seeded_env_name("procgen:coinrun?num_levels=10", 1) == "procgen:coinrun?num_levels=10&seed=1"
+    assert probe.seeded_env_name("atari:Pong-v5?seed=7", 1) == "atari:Pong-v5?seed=7"  # a pinned seed is kept
+    assert probe.seeded_env_name("Breakout-MinAtar", 2) == "Breakout-MinAtar"
+
+
+# A toy agent (SGD towards 1 from a random start) stands in for PPO/DQN: it needs no environment.
+@dataclasses.dataclass(frozen=True)
+class ToyConfig:
+    env_name: str
+    learning_rate: float = 0.1
+
+
+def toy_trainer(config: ToyConfig) -> runner.Trainer:
+    def update(w):
+        w = w - config.learning_rate * (w - 1.0)
+        return w, {"episode_return": -jnp.sum((w - 1.0) ** 2), "episodes": jnp.int32(1)}
+
+    return runner.Trainer(
+        lambda rng: jax.random.normal(rng, (3,)), update, lambda w: w, 10, updates_per_chunk=2, steps_per_update=1
+    )
+
+
+def test_train_seeds_runs_envpool_seeds_one_at_a_time_and_stacks_them(tmp_path):
+    rngs = jax.random.split(jax.random.PRNGKey(0), 3)
+    made = []
+
+    def make(config):
+        made.append(config.env_name)
+        return toy_trainer(config)
+
+    run = probe.train_seeds(ToyConfig("atari:Pong-v5"), make, rngs, tmp_path, progress=False)
+    assert made == ["atari:Pong-v5?seed=0", "atari:Pong-v5?seed=1", "atari:Pong-v5?seed=2"]
+    assert len(list(tmp_path.iterdir())) == 3  # one cached run per seed
+    assert run.params.shape == (3, 11, 3) and run.metrics["episode_return"].shape == (3, 20)
+    # the same as all seeds in one vmap (what MinAtar gets: one call, one cached run)
+    together = probe.train_seeds(ToyConfig("Breakout-MinAtar"), make, rngs, tmp_path / "minatar", progress=False)
+    assert made[3:] == ["Breakout-MinAtar"] and len(list((tmp_path / "minatar").iterdir())) == 1
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), run, together)
+    again = probe.train_seeds(ToyConfig("atari:Pong-v5"), make, rngs, tmp_path, progress=False)  # from the cache
+    jax.tree.map(np.testing.assert_array_equal, run, again)
+    with pytest.raises(ValueError, match="no runs"):
+        probe.stack_runs([])
+
+
+def test_over_runs_in_slices_matches_one_vmap():
+    tree = {"a": jnp.arange(2 * 5 * 3.0).reshape(2, 5, 3), "b": jnp.ones((2, 5))}
+
+    def fn(t):
+        return {"outer": jnp.outer(t["a"], t["a"]) + t["b"], "sum": t["a"].sum()}
+
+    whole = probe.over_runs(fn, tree)
+    for at_once in (1, 3, 10):
+        sliced = probe.over_runs(fn, tree, at_once)
+        assert sliced["outer"].shape == (2, 5, 3, 3) and sliced["sum"].shape == (2, 5)
+        jax.tree.map(np.testing.assert_allclose, whole, sliced)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("envpool") is None, reason="envpool is not installed")
+def test_probe_transitions_on_atari():
+    batch = probe.probe_transitions("atari:Breakout-v5", 4, 5, jax.random.PRNGKey(0))
+    assert batch["obs"].shape == batch["next_obs"].shape == (4, 84, 84, 4) and batch["obs"].dtype == np.uint8
+    assert batch["done"].shape == (4,) and batch["done"].dtype == np.float32
+    network = QNetwork(4)
+    params = network.init(jax.random.PRNGKey(1), batch["obs"])  # the Nature CNN, from the 84×84 frames
+    assert probe.q_update_matrix(network.apply, params, batch, 0.99, 1e-3).shape == (4, 4)

@@ -108,18 +108,30 @@ class CriticalBudget:
 
 @dataclass(frozen=True)
 class AgentBudget:
-    """The deep RL agents (PPO, DQN) on MinAtar: environment steps, parallel environments, seeds, checkpoints."""
+    """The deep RL agents (PPO, DQN): environment steps, parallel environments, seeds, checkpoints, hyper-parameters.
+
+    ``smoke`` and ``quick`` train on MinAtar with PureJaxRL's MinAtar settings; ``paper``
+    uses the Atari settings of CleanRL / Mnih et al. (2015) — for Atari in claim 4 and
+    for the MinAtar agents of claims 3 and 5 alike.
+    """
 
     seeds: int  # independent runs per agent, run as one vmap
     checkpoints: int  # parameters kept at the start and after each of this many equal chunks of training
     ppo_timesteps: int  # environment steps per seed (over all parallel envs)
     ppo_num_envs: int
     ppo_num_steps: int  # rollout length per PPO update
+    ppo_learning_rate: float  # Adam, annealed linearly to 0 over training
+    ppo_num_minibatches: int  # minibatches of each of PPO's epochs over a rollout
+    ppo_clip_eps: float  # clipping range ε of the surrogate objective and of the value
     dqn_timesteps: int
     dqn_num_envs: int
+    dqn_gradient_steps: int  # Adam steps per DQN update, i.e. per dqn_num_envs environment steps
+    dqn_batch_size: int
+    dqn_learning_rate: float
     dqn_buffer_size: int  # replay capacity in transitions
     dqn_learning_starts: int  # environment steps collected before the first gradient step
     dqn_eps_anneal_steps: int  # environment steps over which ε falls from 1 to its final value
+    dqn_eps_finish: float  # final ε of the ε-greedy exploration
 
     def __post_init__(self) -> None:
         if self.checkpoints < 10:
@@ -132,7 +144,9 @@ class AgentBudget:
 class InterferenceBudget:
     """Claim 4: update matrices of the trained agents on probe states from random play."""
 
-    games: int  # the first this many games of tdgen.agents.probe.GAMES, each with PPO and DQN
+    games: tuple[str, ...]  # environments (tdgen.envs names), each with PPO and DQN; envpool ones train a seed per call
+    seeds: int  # agents per game and algorithm (the first of the keys split from PRNGKey(0))
+    matrices_at_once: int  # update matrices computed in one vmap (0: every seed and checkpoint at once)
     states: int  # probe states: one update-matrix row and column each
     warmup_steps: int  # random steps each probe environment plays before its state is recorded
     learning_rate: float  # SGD step of one update-matrix row
@@ -145,6 +159,13 @@ class InterferenceBudget:
     offline_batch_size: int
     offline_learning_rate: float
     offline_target_every: int  # Adam steps between target-network copies of the TD arm
+
+    def __post_init__(self) -> None:
+        if not self.games or self.seeds < 1 or self.matrices_at_once < 0:
+            raise ValueError(
+                f"need at least one game and one seed and matrices_at_once >= 0, got {self.games}, "
+                f"{self.seeds} and {self.matrices_at_once}"
+            )
 
 
 @dataclass(frozen=True)
@@ -246,14 +267,23 @@ PROFILES: dict[str, Profile] = {
             ppo_timesteps=1_280,
             ppo_num_envs=8,
             ppo_num_steps=16,
+            ppo_learning_rate=5e-3,
+            ppo_num_minibatches=8,
+            ppo_clip_eps=0.2,
             dqn_timesteps=400,
             dqn_num_envs=4,
+            dqn_gradient_steps=1,
+            dqn_batch_size=64,
+            dqn_learning_rate=2.5e-4,
             dqn_buffer_size=1_000,
             dqn_learning_starts=80,
             dqn_eps_anneal_steps=200,
+            dqn_eps_finish=0.05,
         ),
         interference=InterferenceBudget(
-            games=1,
+            games=("Breakout-MinAtar",),
+            seeds=2,
+            matrices_at_once=0,
             states=16,
             warmup_steps=10,
             learning_rate=1e-3,
@@ -341,14 +371,23 @@ PROFILES: dict[str, Profile] = {
             ppo_timesteps=2_000_000,
             ppo_num_envs=64,
             ppo_num_steps=128,
+            ppo_learning_rate=5e-3,
+            ppo_num_minibatches=8,
+            ppo_clip_eps=0.2,
             dqn_timesteps=1_000_000,
             dqn_num_envs=16,
+            dqn_gradient_steps=1,
+            dqn_batch_size=64,
+            dqn_learning_rate=2.5e-4,
             dqn_buffer_size=100_000,
             dqn_learning_starts=5_000,
             dqn_eps_anneal_steps=100_000,
+            dqn_eps_finish=0.05,
         ),
         interference=InterferenceBudget(
-            games=1,
+            games=("Breakout-MinAtar",),
+            seeds=2,
+            matrices_at_once=0,
             states=64,
             warmup_steps=100,
             learning_rate=1e-3,
@@ -430,26 +469,35 @@ PROFILES: dict[str, Profile] = {
             deep_learning_rate=5e-4,
             deep_target_every=200,
         ),
-        agents=AgentBudget(
+        agents=AgentBudget(  # Atari: 10M environment steps = 40M frames (frame skip 4) per seed
             seeds=10,
             checkpoints=50,
             ppo_timesteps=10_000_000,
-            ppo_num_envs=128,
+            ppo_num_envs=8,
             ppo_num_steps=128,
+            ppo_learning_rate=2.5e-4,
+            ppo_num_minibatches=4,
+            ppo_clip_eps=0.1,
             dqn_timesteps=10_000_000,
             dqn_num_envs=16,
+            dqn_gradient_steps=4,  # one Adam step per 4 environment steps
+            dqn_batch_size=32,
+            dqn_learning_rate=1e-4,
             dqn_buffer_size=1_000_000,
-            dqn_learning_starts=50_000,
-            dqn_eps_anneal_steps=1_000_000,
+            dqn_learning_starts=80_000,
+            dqn_eps_anneal_steps=1_000_000,  # the first 10% of training
+            dqn_eps_finish=0.01,
         ),
         interference=InterferenceBudget(
-            games=4,
+            games=("atari:Breakout-v5", "atari:Pong-v5", "atari:SpaceInvaders-v5", "atari:Seaquest-v5"),
+            seeds=5,
+            matrices_at_once=4,
             states=128,
             warmup_steps=200,
             learning_rate=1e-3,
             offline_inits=4,
-            offline_envs=64,
-            offline_env_steps=2_000,
+            offline_envs=32,
+            offline_env_steps=5_000,
             offline_steps=50_000,
             offline_batch_size=64,
             offline_learning_rate=2.5e-4,

@@ -74,8 +74,12 @@ class DQNConfig:
             total_timesteps=budget.dqn_timesteps,
             num_envs=budget.dqn_num_envs,
             buffer_size=budget.dqn_buffer_size,
-            learning_starts=budget.dqn_learning_starts,
+            batch_size=budget.dqn_batch_size,
+            gradient_steps=budget.dqn_gradient_steps,
+            learning_rate=budget.dqn_learning_rate,
+            eps_finish=budget.dqn_eps_finish,
             eps_anneal_steps=budget.dqn_eps_anneal_steps,
+            learning_starts=budget.dqn_learning_starts,
             num_checkpoints=budget.checkpoints,
         )
 
@@ -159,7 +163,9 @@ def make_trainer(config: DQNConfig) -> Trainer:
         explore = jax.random.uniform(explore_key, (config.num_envs,)) < epsilon(state.updates * config.num_envs, config)
         action = jnp.where(explore, random_action, q.argmax(-1))
         obs, env_state, reward, done, info = env.step(step_key, state.env_state, action)
-        item = {"obs": state.obs, "action": action, "reward": reward, "done": done.astype(jnp.float32)}
+        # envpool's reset steps start from an episode's last frame, a terminal state: no bootstrap from it
+        terminal = jnp.logical_or(done, info["reset_step"]) if "reset_step" in info else done
+        item = {"obs": state.obs, "action": action, "reward": reward, "done": terminal.astype(jnp.float32)}
         buffer_state = buffer.add(state.buffer_state, item)
         updates = state.updates + 1
         train_state, loss = jax.lax.cond(

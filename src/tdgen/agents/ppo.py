@@ -1,4 +1,4 @@
-"""PPO (Schulman et al., 2017, "Proximal Policy Optimization Algorithms") on MinAtar, after PureJaxRL's ``ppo.py``.
+"""PPO (Schulman et al., 2017, "Proximal Policy Optimization Algorithms"), after PureJaxRL's ``ppo.py``.
 
 One update collects ``num_steps`` transitions from each of ``num_envs`` environments,
 computes GAE(λ) advantages (Schulman et al., 2016)
@@ -72,6 +72,9 @@ class PPOConfig:
             total_timesteps=budget.ppo_timesteps,
             num_envs=budget.ppo_num_envs,
             num_steps=budget.ppo_num_steps,
+            num_minibatches=budget.ppo_num_minibatches,
+            learning_rate=budget.ppo_learning_rate,
+            clip_eps=budget.ppo_clip_eps,
             num_checkpoints=budget.checkpoints,
         )
 
@@ -92,6 +95,7 @@ class Transition(NamedTuple):
     reward: jax.Array
     done: jax.Array
     episode_return: jax.Array
+    terminal: jax.Array  # ``done``, and envpool's reset steps (which start from an episode's last frame)
 
 
 class PPOState(NamedTuple):
@@ -162,14 +166,15 @@ def make_trainer(config: PPOConfig) -> Trainer:
         action = jax.random.categorical(act_key, logits)
         log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
         obs, env_state, reward, done, info = env.step(step_key, state.env_state, action)
-        transition = Transition(state.obs, action, log_prob, value, reward, done, info["episode_return"])
+        terminal = jnp.logical_or(done, info["reset_step"]) if "reset_step" in info else done
+        transition = Transition(state.obs, action, log_prob, value, reward, done, info["episode_return"], terminal)
         return PPOState(state.train_state, env_state, obs, rng), transition
 
     def update(state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
         state, traj = jax.lax.scan(env_step, state, None, length=config.num_steps)
         _, last_value = network.apply(state.train_state.params, state.obs)
         advantages, targets = gae(
-            traj.value, traj.reward, traj.done.astype(jnp.float32), last_value, config.gamma, config.gae_lambda
+            traj.value, traj.reward, traj.terminal.astype(jnp.float32), last_value, config.gamma, config.gae_lambda
         )
         grad_fn = jax.value_and_grad(ppo_loss, has_aux=True)
 
