@@ -324,17 +324,18 @@ for group, columns in GROUPS.items():
     print(f"{group:31s} off-diagonal ratio {interference_a[:, columns].mean():.3f}")
 
 # %% tags=["remove-output"]
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))
-for ax, values, label in (
-    (axes[0], switches_a, "greedy-action switches per path"),
-    (axes[1], variation_a, "Q variation / net change (median)"),
-    (axes[2], interference_a, "off-diagonal ratio of U"),
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
+for ax, values, title, label in (
+    (axes[0], switches_a, "consistency: action", "greedy-action switches per path"),
+    (axes[1], variation_a, "consistency: Q-values", "Q variation / net change"),
+    (axes[2], interference_a, "interference", "off-diagonal ratio of U"),
 ):
     for x, columns in enumerate(GROUPS.values()):
         data = values[:, columns].ravel()
         ax.bar(x, data.mean(), color=f"C{x}", alpha=0.6)
         ax.scatter(np.full(data.size, x), data, color=f"C{x}", zorder=3)
     ax.set_xticks([0, 1, 2], ["teacher", "student", "student, ¼"])
+    ax.set_title(title)
     ax.set_ylabel(label)
 publish_figure(fig, "claim5_consistency_interference", profile.name)
 
