@@ -1,3 +1,7 @@
+import ctypes.util
+import dataclasses
+import importlib.util
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -5,7 +9,7 @@ import pytest
 
 from tdgen.agents import distill
 from tdgen.agents.networks import ActorCritic, QNetwork
-from tdgen.envs import make_env
+from tdgen.envs import level_split, make_env
 
 
 def test_first_episode_returns_stops_at_the_first_end():
@@ -107,3 +111,68 @@ def test_policies_and_agreement():
     np.testing.assert_array_equal(distill.softmax_policy(ac_apply, greedy=True)(None, key, obs), 1)
     with pytest.raises(ValueError, match="epsilon"):
         distill.epsilon_greedy(q_apply, 1.5)
+
+
+def test_pixel_noise_keeps_uint8_range_and_scales_with_sigma():
+    obs = jnp.full((2000,), 128, jnp.uint8)
+    key = jax.random.PRNGKey(0)
+    np.testing.assert_array_equal(distill.pixel_noise(key, obs, 0.0), obs)
+    noisy = distill.pixel_noise(key, obs, 0.1)
+    assert noisy.dtype == jnp.uint8
+    assert abs(float(noisy.astype(jnp.float32).std()) - 25.5) < 2.0  # σ = 0.1 of 255
+    saturated = distill.pixel_noise(key, jnp.full((100,), 250, jnp.uint8), 1.0)
+    assert int(saturated.max()) <= 255 and int(saturated.min()) >= 0
+
+
+def test_observation_noise_fits_the_observations():
+    assert distill.observation_noise("Breakout-MinAtar")[0] is distill.bit_flip
+    assert distill.observation_noise("atari:Breakout-v5")[0] is distill.pixel_noise
+
+
+def test_distillation_and_returns_in_sequence_match_their_vmapped_form():
+    """``vmappable=False`` (one envpool pool) plays network after network; on a JAX env that gives the same numbers."""
+    env = make_env("Breakout-MinAtar", 4)
+    one_pool = dataclasses.replace(env, vmappable=False)
+    net = ActorCritic(env.num_actions)
+    obs, _ = env.reset(jax.random.PRNGKey(0))
+    teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
+    args = (distill.softmax_policy(net.apply), 8, 2, distill.policy_distillation_loss, 5, 8, 1e-3)
+    runs = {
+        e.vmappable: distill.distill_teachers(net, teachers, args[0], e, *args[1:], jax.random.PRNGKey(2))
+        for e in (env, one_pool)
+    }
+    assert runs[True][0]["params"]["Dense_0"]["kernel"].shape[:2] == (2, 3)  # [teachers, 1 + students]
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), runs[True], runs[False])
+    returns = [
+        distill.actor_critic_returns(net.apply, runs[True][0], e, 20, jax.random.PRNGKey(3)) for e in (env, one_pool)
+    ]
+    assert returns[0].shape == (2, 3, 2)
+    np.testing.assert_allclose(returns[0], returns[1], rtol=1e-5)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("envpool") is None, reason="envpool is not installed")
+@pytest.mark.skipif(ctypes.util.find_library("Qt5Gui") is None, reason="the Qt5 runtime (libqt5gui5) is not installed")
+def test_policy_distillation_on_procgen_plays_one_pool_network_after_network():
+    train, unseen, steps = level_split("procgen:coinrun", 2, 5)
+    assert steps == 1000 and unseen.endswith("num_levels=5&start_level=1000000")
+    env = make_env(train, 2)
+    assert not env.vmappable and env.observation_shape == (64, 64, 3)
+    net = ActorCritic(env.num_actions)
+    obs, _ = env.reset(jax.random.PRNGKey(0))
+    teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
+    networks, states, losses = distill.distill_teachers(
+        net,
+        teachers,
+        distill.softmax_policy(net.apply),
+        env,
+        6,
+        2,
+        distill.policy_distillation_loss,
+        3,
+        4,
+        1e-3,
+        jax.random.PRNGKey(2),
+    )
+    assert states.shape == (2, 12, 64, 64, 3) and losses.shape == (2, 2, 3)
+    returns = distill.actor_critic_returns(net.apply, networks, make_env(unseen, 2), 5, jax.random.PRNGKey(3))
+    assert returns.shape == (2, 3, 2) and np.isfinite(np.asarray(returns)).all()

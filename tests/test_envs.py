@@ -1,3 +1,4 @@
+import dataclasses
 import importlib.util
 
 import jax
@@ -115,3 +116,25 @@ def test_envpool_atari_steps_inside_jit_and_scan():
 def test_procgen_without_qt5_says_what_is_missing():
     with pytest.raises(envs.MissingBackendError, match="libqt5gui5"):
         envs.make_env("procgen:coinrun?num_levels=10&start_level=0")
+
+
+def test_level_split_names_training_and_unseen_levels():
+    train, unseen, steps = envs.level_split("maze", 100, 1000)
+    assert (train, unseen) == ("maze?num_levels=100&start_level=0", "maze?num_levels=1000&start_level=1000000")
+    assert steps == 250
+    train, unseen, steps = envs.level_split("procgen:coinrun", 10, 5000)
+    assert train == "procgen:coinrun?num_levels=10&start_level=0" and steps == envs.PROCGEN_EPISODE_STEPS
+    assert unseen == "procgen:coinrun?num_levels=5000&start_level=1000000"
+    with pytest.raises(envs.UnknownEnvError, match="level-based games"):
+        envs.level_split("Breakout-MinAtar", 10, 10)
+    with pytest.raises(ValueError, match="train_levels"):
+        envs.level_split("maze", 0, 10)
+
+
+def test_vmap_over_one_pool_maps_in_sequence_with_shared_arguments():
+    env = dataclasses.replace(envs.make_env("Breakout-MinAtar"), vmappable=False)
+    fn = lambda x, y: x * 2 + y
+    x, y = jnp.arange(3.0), jnp.array(10.0)
+    np.testing.assert_allclose(envs.vmap_over(fn, env, in_axes=(0, None))(x, y), [10.0, 12.0, 14.0])
+    with pytest.raises(ValueError, match="in_axes"):
+        envs.vmap_over(fn, env, in_axes=(1, None))(x, y)

@@ -111,7 +111,7 @@ def test_profiles_table_lists_every_budget():
     table = dashboard.profiles_table()
     assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
     assert "`critical.pretrain_steps`" in table and "`agents.seeds`" in table and "`interference.states`" in table
-    assert "`distill.flip_probabilities` | 0, 0.05 |" in table  # tuples as lists
+    assert "`distill.noise_levels` | 0, 0.05 |" in table  # tuples as lists
     # header and rule, then one row per budget of every budget group
     groups = [getattr(profiles.PROFILES["quick"], f.name) for f in fields(profiles.Profile) if f.name != "name"]
     assert table.count("\n") == 2 + sum(len(fields(g)) for g in groups) - 1

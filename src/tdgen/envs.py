@@ -65,6 +65,35 @@ class Env:
     observation_shape: tuple[int, ...]
     reset: Callable[[jax.Array], tuple[jax.Array, EnvState]]
     step: Callable[[jax.Array, EnvState, jax.Array], tuple[jax.Array, EnvState, jax.Array, jax.Array, dict]]
+    vmappable: bool = True  # False for one envpool pool: see vmap_over
+
+
+def vmap_over(fn: Callable, env: Env, in_axes: int | tuple[int | None, ...] | None = 0) -> Callable:
+    """``jax.vmap(fn, in_axes)`` for a ``fn`` that plays in ``env``; for one envpool pool, the same map in sequence.
+
+    A pool cannot be vmapped (:func:`_single_pool`), but its episodes can be played one
+    application after another: then ``fn`` is mapped with ``jax.lax.map`` over the
+    leading axis of the arguments whose ``in_axes`` is 0 (the others are shared).  The
+    result has the same shape either way, ``[n, *out]``; in sequence the applications
+    share the pool, so each meets the episodes that follow the previous one's instead
+    of the same ones.  ``in_axes`` may only hold 0 and ``None``.
+    """
+    if env.vmappable:
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def mapped(*args: Any) -> Any:
+        axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+        if len(axes) != len(args) or any(axis not in (0, None) for axis in axes):
+            raise ValueError(f"in_axes must give 0 or None for each of the {len(args)} arguments, got {in_axes}")
+        mapped_args = tuple(arg for arg, axis in zip(args, axes, strict=True) if axis == 0)
+
+        def one(slices: tuple) -> Any:
+            it = iter(slices)
+            return fn(*(next(it) if axis == 0 else arg for arg, axis in zip(args, axes, strict=True)))
+
+        return jax.lax.map(one, mapped_args)
+
+    return mapped
 
 
 def make_env(name: str, num_envs: int = 1) -> Env:
@@ -94,6 +123,36 @@ def make_env(name: str, num_envs: int = 1) -> Env:
         f"envpool environments are named 'atari:<task>' or 'procgen:<game>'; "
         f"jaxued Mazes 'maze?num_levels=N&start_level=S'"
     )
+
+
+UNSEEN_LEVELS_START = 1_000_000  # first level key of the unseen (test) levels
+PROCGEN_EPISODE_STEPS = 1_000  # ProcGen's time limit per episode (envpool's max_episode_steps)
+
+
+def level_split(game: str, train_levels: int, test_levels: int) -> tuple[str, str, int]:
+    """Names of a procedurally generated ``game``'s training and unseen levels, and its longest episode.
+
+    ``game`` is ``"maze"`` (jaxued's Maze, :mod:`tdgen.maze`) or ``"procgen:<game>"``
+    (envpool's ProcGen, easy mode).  Training levels are the level keys
+    ``0 … train_levels − 1``; unseen ones the ``test_levels`` keys from
+    :data:`UNSEEN_LEVELS_START` on, none of them trained on.  Returns
+    ``(train name, unseen name, episode step limit)``, e.g. ``("procgen:coinrun?num_levels=10&start_level=0",
+    "procgen:coinrun?num_levels=5000&start_level=1000000", 1000)``.
+    """
+    if train_levels < 1 or test_levels < 1:
+        raise ValueError(f"need train_levels and test_levels >= 1, got {train_levels} and {test_levels}")
+    if game == "maze":
+        from tdgen.maze import MAX_STEPS, maze_name
+
+        return maze_name(0, train_levels), maze_name(UNSEEN_LEVELS_START, test_levels), MAX_STEPS
+    suite, _, task = game.partition(":")
+    if suite == "procgen" and task and "?" not in task:
+        names = (
+            f"{game}?num_levels={n}&start_level={start}"
+            for start, n in ((0, train_levels), (UNSEEN_LEVELS_START, test_levels))
+        )
+        return (*names, PROCGEN_EPISODE_STEPS)
+    raise UnknownEnvError(f"no level sets for {game!r}: level-based games are 'maze' and 'procgen:<game>' (no options)")
 
 
 def _make_minatar_env(name: str, num_envs: int) -> Env:
@@ -269,4 +328,4 @@ def _make_envpool_env(suite: str, task: str, num_envs: int) -> Env:
 
     reset = _single_pool(name, _reset)
     step = _single_pool(name, _step)
-    return Env(name, num_envs, int(pool.action_space.n), obs_shape, reset, step)
+    return Env(name, num_envs, int(pool.action_space.n), obs_shape, reset, step, vmappable=False)

@@ -170,8 +170,9 @@ class InterferenceBudget:
 
 @dataclass(frozen=True)
 class DistillBudget:
-    """Claim 5: students distilled from trained agents — (a) DQN on MinAtar, (b) PPO on jaxued Maze levels."""
+    """Claim 5: students distilled from trained agents — (a) DQN teachers, (b) PPO teachers on generated levels."""
 
+    value_game: str  # (a): the DQN teachers' environment (tdgen.envs name), trained as in claim 4
     students: int  # freshly initialised students per teacher seed, run as one vmap
     dataset_envs: int  # parallel environments of the teacher rollouts whose states form the distillation data
     dataset_steps: int  # steps of those rollouts (states = dataset_envs · dataset_steps)
@@ -179,25 +180,31 @@ class DistillBudget:
     batch_size: int
     learning_rate: float
     eval_episodes: int  # episodes of each evaluation, one per parallel environment
-    eval_steps: int  # steps an evaluation episode may take on MinAtar (Breakout-MinAtar stops at 1000)
-    flip_probabilities: tuple[float, ...]  # bit-flip noise on MinAtar's binary observation cells
+    eval_steps: int  # steps an evaluation episode of (a) may take (Breakout-MinAtar stops at 1000)
+    noise_levels: tuple[float, ...]  # (a) input noise: bit-flip probability (MinAtar) or pixel σ / 255 (Atari)
     probe_states: int  # held-out teacher states for action agreement under noise
     paths: int  # interpolation paths between pairs of held-out states
     path_points: int  # points along each path
-    level_seeds: int  # PPO teachers on jaxued's Maze, run as one vmap
+    level_games: tuple[str, ...]  # (b): "maze" (jaxued) or "procgen:<game>" (envpool), see tdgen.envs.level_split
+    level_seeds: int  # PPO teachers per level-based game (one vmap; envpool: one run per seed)
     train_levels: int  # training levels (level keys 0 … train_levels − 1)
     test_levels: int  # unseen levels for testing (level keys from 1,000,000 on)
     ppo_timesteps: int  # PPO environment steps per teacher
     ppo_num_envs: int
     ppo_num_steps: int  # PPO rollout length
     ppo_learning_rate: float
+    ppo_update_epochs: int
+    ppo_num_minibatches: int
+    ppo_gamma: float
     bootstrap_resamples: int
 
     def __post_init__(self) -> None:
-        if not self.flip_probabilities or not all(0.0 <= p <= 1.0 for p in self.flip_probabilities):
-            raise ValueError(f"flip_probabilities must be a non-empty tuple in [0, 1], got {self.flip_probabilities}")
+        if not self.noise_levels or not all(0.0 <= p <= 1.0 for p in self.noise_levels):
+            raise ValueError(f"noise_levels must be a non-empty tuple in [0, 1], got {self.noise_levels}")
         if self.train_levels < 1 or self.test_levels < 1:
             raise ValueError(f"need train_levels and test_levels >= 1, got {self.train_levels} and {self.test_levels}")
+        if not self.level_games:
+            raise ValueError("need at least one level-based game in level_games")
 
 
 @dataclass(frozen=True)
@@ -296,6 +303,7 @@ PROFILES: dict[str, Profile] = {
             offline_target_every=5,
         ),
         distill=DistillBudget(
+            value_game="Breakout-MinAtar",
             students=1,
             dataset_envs=4,
             dataset_steps=25,
@@ -304,10 +312,11 @@ PROFILES: dict[str, Profile] = {
             learning_rate=1e-3,
             eval_episodes=4,
             eval_steps=50,
-            flip_probabilities=(0.0, 0.05),
+            noise_levels=(0.0, 0.05),
             probe_states=16,
             paths=4,
             path_points=5,
+            level_games=("maze",),
             level_seeds=2,
             train_levels=10,
             test_levels=10,
@@ -315,6 +324,9 @@ PROFILES: dict[str, Profile] = {
             ppo_num_envs=8,
             ppo_num_steps=16,
             ppo_learning_rate=1e-3,
+            ppo_update_epochs=4,
+            ppo_num_minibatches=4,
+            ppo_gamma=0.99,
             bootstrap_resamples=100,
         ),
     ),
@@ -400,6 +412,7 @@ PROFILES: dict[str, Profile] = {
             offline_target_every=100,
         ),
         distill=DistillBudget(
+            value_game="Breakout-MinAtar",
             students=2,
             dataset_envs=32,
             dataset_steps=1000,
@@ -408,10 +421,11 @@ PROFILES: dict[str, Profile] = {
             learning_rate=1e-3,
             eval_episodes=64,
             eval_steps=1000,
-            flip_probabilities=(0.0, 0.01, 0.02, 0.05, 0.1),
+            noise_levels=(0.0, 0.01, 0.02, 0.05, 0.1),
             probe_states=1000,
             paths=256,
             path_points=33,
+            level_games=("maze",),
             level_seeds=4,
             train_levels=100,
             test_levels=1000,
@@ -419,6 +433,9 @@ PROFILES: dict[str, Profile] = {
             ppo_num_envs=32,
             ppo_num_steps=128,
             ppo_learning_rate=1e-3,
+            ppo_update_epochs=4,
+            ppo_num_minibatches=4,
+            ppo_gamma=0.99,
             bootstrap_resamples=1000,
         ),
     ),
@@ -503,26 +520,31 @@ PROFILES: dict[str, Profile] = {
             offline_learning_rate=2.5e-4,
             offline_target_every=250,
         ),
-        distill=DistillBudget(
+        distill=DistillBudget(  # (a) Atari Breakout; (b) ProcGen with the settings of Raileanu & Fergus (2021)
+            value_game="atari:Breakout-v5",
             students=4,
             dataset_envs=64,
             dataset_steps=1000,
             distill_steps=50000,
             batch_size=256,
             learning_rate=3e-4,
-            eval_episodes=256,
-            eval_steps=1000,
-            flip_probabilities=(0.0, 0.01, 0.02, 0.05, 0.1),
+            eval_episodes=64,
+            eval_steps=4_500,  # 18,000 frames
+            noise_levels=(0.0, 0.02, 0.05, 0.1, 0.2),
             probe_states=4000,
-            paths=1000,
-            path_points=65,
-            level_seeds=10,
-            train_levels=100,
+            paths=256,
+            path_points=33,
+            level_games=("procgen:bigfish", "procgen:coinrun", "procgen:jumper", "procgen:starpilot"),
+            level_seeds=5,
+            train_levels=10,
             test_levels=5_000,
-            ppo_timesteps=10_000_000,
+            ppo_timesteps=25_000_000,
             ppo_num_envs=64,
             ppo_num_steps=256,
             ppo_learning_rate=5e-4,
+            ppo_update_epochs=3,
+            ppo_num_minibatches=8,
+            ppo_gamma=0.999,
             bootstrap_resamples=2000,
         ),
     ),

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tdgen.envs import Env
+from tdgen.envs import MINATAR_ENVS, Env, vmap_over
 
 Policy = Callable[[Any, jax.Array, jax.Array], jax.Array]  # (params, key, obs [N, ...]) -> action int32[N]
 
@@ -106,12 +106,40 @@ def bit_flip(key: jax.Array, obs: jax.Array, probability: float | jax.Array) -> 
     return jnp.where(flips, 1 - obs, obs).astype(obs.dtype)
 
 
+def pixel_noise(key: jax.Array, obs: jax.Array, sigma: float | jax.Array) -> jax.Array:
+    """Gaussian noise on ``uint8`` pixels: ``clip(round(x + 255 σ ε), 0, 255)``, ε ~ N(0, 1) per pixel.
+
+    ``sigma`` is the noise's standard deviation as a fraction of the 0–255 range.
+    """
+    noisy = obs.astype(jnp.float32) + 255.0 * sigma * jax.random.normal(key, obs.shape)
+    return jnp.clip(jnp.round(noisy), 0, 255).astype(obs.dtype)
+
+
+Noise = Callable[[jax.Array, jax.Array, float | jax.Array], jax.Array]  # (key, obs, strength) -> noisy obs
+
+
+def observation_noise(env_name: str) -> tuple[Noise, str]:
+    """The input perturbation that suits ``env_name``'s observations, and what its strength means.
+
+    MinAtar's binary cells: :func:`bit_flip` (strength: flip probability); pixels
+    (Atari, ProcGen): :func:`pixel_noise` (strength: σ as a fraction of 0–255).
+    """
+    if env_name in MINATAR_ENVS:
+        return bit_flip, "bit-flip probability p per observation cell"
+    return pixel_noise, "pixel-noise σ (fraction of the 0–255 range)"
+
+
 def action_agreement(
-    apply: Callable, params: Any, obs: jax.Array, key: jax.Array, probability: float | jax.Array
+    apply: Callable,
+    params: Any,
+    obs: jax.Array,
+    key: jax.Array,
+    strength: float | jax.Array,
+    noise: Noise = bit_flip,
 ) -> jax.Array:
-    """Fraction of states ``obs [N, ...]`` whose greedy action survives :func:`bit_flip` noise of ``probability``."""
+    """Fraction of states ``obs [N, ...]`` whose greedy action survives ``noise`` (bit flips by default)."""
     clean = apply(params, obs).argmax(-1)
-    noisy = apply(params, bit_flip(key, obs, probability)).argmax(-1)
+    noisy = apply(params, noise(key, obs, strength)).argmax(-1)
     return (clean == noisy).mean()
 
 
@@ -226,7 +254,8 @@ def distill_teachers(
     """Distil ``students`` fresh copies of ``network`` from each teacher, all in one ``vmap``.
 
     ``teachers``: parameters with a leading ``[T]`` axis.  Each teacher acts with
-    ``policy`` for ``num_steps`` steps in ``env`` (its own keys); ``loss`` compares the
+    ``policy`` for ``num_steps`` steps in ``env`` (its own keys; one after another for
+    an envpool pool, see :func:`~tdgen.envs.vmap_over`); ``loss`` compares the
     student's ``network.apply`` outputs with the teacher's on those states (see
     :func:`make_distill`).  Returns ``networks`` — every parameter leaf
     ``[T, 1 + students, ...]``, index 0 the teacher itself —, the states
@@ -234,9 +263,10 @@ def distill_teachers(
     """
     num_teachers = jax.tree.leaves(teachers)[0].shape[0]
     data_key, init_key, fit_key = jax.random.split(rng, 3)
-    collect = jax.jit(jax.vmap(lambda params, key: visited_states(env, policy, params, num_steps, key)))
+    collect = jax.jit(vmap_over(lambda params, key: visited_states(env, policy, params, num_steps, key), env))
     states = collect(teachers, jax.random.split(data_key, num_teachers))
-    targets = jax.vmap(network.apply)(teachers, states)
+    outputs = lambda params, obs: jax.lax.map(lambda x: network.apply(params, x[None]), obs, batch_size=1024)
+    targets = jax.tree.map(lambda y: y[:, :, 0], jax.jit(jax.vmap(outputs))(teachers, states))  # in batches
     fresh = jax.vmap(jax.vmap(lambda key: network.init(key, states[0, :1])))(
         jax.random.split(init_key, (num_teachers, students))
     )
@@ -253,13 +283,15 @@ def actor_critic_returns(apply: Callable, networks: Any, env: Env, num_steps: in
 
     Returns ``[T, M, 2]``: sampling from the policy (``[..., 0]``) and acting greedily
     (``[..., 1]``).  The ``M`` networks of a row share their keys (a teacher and its
-    students meet the same levels and noise).
+    students meet the same levels and noise) — except in an envpool pool, which they
+    play one after another (:func:`~tdgen.envs.vmap_over`), each on the next episodes.
     """
 
     def mean_return(params: Any, key: jax.Array, greedy: jax.Array) -> jax.Array:
         return mean_episode_return(env, softmax_policy(apply, greedy=greedy), params, num_steps, key)
 
     rows = jax.tree.leaves(networks)[0].shape[0]
-    per_network = jax.vmap(jax.vmap(mean_return, in_axes=(0, None, None)), in_axes=(0, 0, None))
-    both_modes = jax.vmap(per_network, in_axes=(None, None, 0), out_axes=-1)
-    return jax.jit(both_modes)(networks, jax.random.split(rng, rows), jnp.array([False, True]))
+    per_network = vmap_over(vmap_over(mean_return, env, in_axes=(0, None, None)), env, in_axes=(0, 0, None))
+    both_modes = vmap_over(per_network, env, in_axes=(None, None, 0))  # [2, T, M]
+    returns = jax.jit(both_modes)(networks, jax.random.split(rng, rows), jnp.array([False, True]))
+    return jnp.moveaxis(returns, 0, -1)
