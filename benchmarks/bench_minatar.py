@@ -30,9 +30,9 @@ def timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
-def random_rollout(num_envs: int, num_steps: int):
+def random_rollout(num_envs: int, num_steps: int, env_name: str = ENV_NAME):
     """``rollout(key)``: ``num_steps`` random-action steps of ``num_envs`` environments; returns the summed reward."""
-    env = make_env(ENV_NAME, num_envs)
+    env = make_env(env_name, num_envs)
 
     def rollout(key):
         _, state = env.reset(key)

@@ -319,10 +319,14 @@ publish_figure(fig, "claim4_td_vs_mc_targets", profile.name)
 # **Not yet run here.** The `paper` profile's Atari study (four games, 40M frames per
 # seed and agent, five seeds) is wired up — the envpool path of this page was checked end
 # to end on Breakout with a budget of a few thousand steps on a CPU — but it has not
-# been run at that scale, so no Atari result is reported on this page. We expect it to
-# take on the order of a day on one GPU (an estimate, not measured); DQN's replay of 1M
-# stacked 84×84×4 frames holds about 28 GB in GPU memory and in each resume state
-# written to the cache.
+# been run at that scale, so no Atari result is reported on this page. On one H100
+# with 16 CPU cores, `benchmarks/bench_paper.py` measured DQN at 4,560 and PPO at 4,405
+# environment steps per second on Breakout, both bound by envpool (random actions alone
+# ran at 7,211 and 5,036 steps per second with DQN's 16 and PPO's 8 environments). At
+# those rates the study's 4 games × 5 seeds × 2 agents × 10M steps take about 25 hours —
+# an extrapolation from 20k-step runs, not a measurement. DQN's replay of 1M stacked
+# 84×84×4 frames holds about 28 GB in GPU memory and in each resume state written to the
+# cache.
 #
 # ## Verdict
 #
