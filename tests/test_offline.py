@@ -59,3 +59,12 @@ def test_td_and_mc_fits_share_everything_but_the_targets():
         offline.make_offline_fit(net.apply, "sarsa", 0.99, 60, 32, 1e-3, 10, 3)
     with pytest.raises(ValueError, match="multiple"):
         offline.make_offline_fit(net.apply, "td", 0.99, 61, 32, 1e-3, 10, 3)
+
+
+def test_transitions_drop_envpool_reset_steps():
+    _, _, out = _data()
+    assert not np.asarray(out["reset_step"]).any()  # a JAX environment has none
+    flagged = dict(out, reset_step=out["reset_step"].at[0].set(True))  # every environment's first step, say
+    kept, without = offline.transitions(out, 0.99), offline.transitions(flagged, 0.99)
+    complete = np.asarray(offline.discounted_returns(out["reward"], out["done"], 0.99)[1][0])
+    assert without["obs"].shape[0] == kept["obs"].shape[0] - complete.sum()

@@ -71,8 +71,10 @@ def rollout(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Arra
     """Run ``policy`` for ``num_steps`` steps in ``env`` (``num_envs`` copies, automatic resets).
 
     Returns ``obs`` ``[num_steps, num_envs, ...]`` (the observation each action was
-    taken on), ``action``, ``reward`` and ``done`` ``[num_steps, num_envs]``.  Jit-able
-    (``num_steps`` and ``env`` static).
+    taken on), ``action``, ``reward``, ``done`` and ``reset_step``
+    ``[num_steps, num_envs]``; ``reset_step`` marks envpool's reset steps (their
+    ``obs`` is the last frame of an episode and their action is ignored; always false
+    for JAX environments).  Jit-able (``num_steps`` and ``env`` static).
     """
     reset_key, run_key = jax.random.split(rng)
     obs, state = env.reset(reset_key)
@@ -81,8 +83,10 @@ def rollout(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Arra
         obs, state = carry
         act_key, step_key = jax.random.split(key)
         action = policy(params, act_key, obs)
-        next_obs, state, reward, done, _ = env.step(step_key, state, action)
-        return (next_obs, state), {"obs": obs, "action": action, "reward": reward, "done": done}
+        next_obs, state, reward, done, info = env.step(step_key, state, action)
+        reset_step = info.get("reset_step", jnp.zeros_like(done))
+        out = {"obs": obs, "action": action, "reward": reward, "done": done, "reset_step": reset_step}
+        return (next_obs, state), out
 
     _, out = jax.lax.scan(step, (obs, state), jax.random.split(run_key, num_steps))
     return out

@@ -54,10 +54,14 @@ def transitions(rollout: dict[str, jax.Array], gamma: float) -> dict[str, jax.Ar
     """Flat transitions ``[D, ...]`` from a :func:`tdgen.agents.distill.rollout` (``[T, N, ...]`` leaves).
 
     Keeps the steps ``t < T − 1`` (so ``next_obs`` is the rollout's next observation)
-    whose episode ended within the rollout (so the Monte Carlo return is exact): keys
+    whose episode ended within the rollout (so the Monte Carlo return is exact) and
+    that are not envpool reset steps (``rollout["reset_step"]``, where present: from an
+    episode's last frame to the next episode's first, no transition of the game): keys
     ``obs``, ``action``, ``reward``, ``done``, ``next_obs``, ``mc_return``.
     """
     returns, complete = discounted_returns(rollout["reward"], rollout["done"], gamma)
+    if "reset_step" in rollout:
+        complete = jnp.logical_and(complete, jnp.logical_not(rollout["reset_step"]))
     keep = complete[:-1].reshape(-1)
     data = {
         "obs": rollout["obs"][:-1],
