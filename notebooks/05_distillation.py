@@ -55,15 +55,16 @@ if "google.colab" in sys.modules:
 #   (ε = 0.05, its training exploration). Students: the same network, freshly
 #   initialised, trained by Adam to regress the teacher's Q-values for *all* actions on
 #   those states.
-# * **(b) Policy distillation, procedurally generated mazes.** Teachers: PPO on the Maze
-#   of `jaxued` (13×13 mazes with 25 walls, a 5×5 egocentric view; `tdgen.maze`), trained
-#   on a fixed set of training levels and tested on unseen ones — the paper's ProcGen
-#   protocol at CPU scale. At `paper` the teachers are PPO with the IMPALA CNN on real
-#   ProcGen games through envpool (easy mode, 10 training levels per game, 25M steps,
-#   the hyper-parameters of Raileanu & Fergus (2021): 64 environments × 256 steps,
-#   Adam 5e-4, 3 epochs of 8 minibatches, γ = 0.999). Students: freshly initialised, trained with
-#   KL(π_teacher ‖ π_student) plus a value regression on states of the teacher's sampled
-#   rollouts on the *training levels only*.
+# * **(b) Policy distillation, procedurally generated levels.** Teachers: PPO on the
+#   Maze of `jaxued` (13×13 mazes with 25 walls, a 5×5 egocentric view; `tdgen.maze`),
+#   trained on a fixed set of training levels and tested on unseen ones — the paper's
+#   ProcGen protocol at CPU scale. At `paper` the teachers are PPO with the IMPALA CNN on
+#   real ProcGen games through envpool (easy mode, 10 training levels per game, 25M
+#   steps, the hyper-parameters of Raileanu & Fergus (2021): 64 environments × 256 steps,
+#   Adam 5e-4 — annealed linearly, as in all our PPO runs —, 3 epochs of 8 minibatches,
+#   γ = 0.999). Students: freshly initialised, trained with KL(π_teacher ‖ π_student)
+#   plus a value regression on states of the teacher's sampled rollouts on the *training
+#   levels only*.
 #
 # The paper did not publish its distillation protocol; the choices above (data from the
 # teacher's own behaviour, Adam, the budgets of `DistillBudget` in `tdgen.profiles`) are
