@@ -112,8 +112,8 @@ def test_envpool_atari_steps_inside_jit_and_scan():
 
 
 @pytest.mark.skipif(not HAS_ENVPOOL, reason="envpool is not installed")
-@pytest.mark.skipif(envs.ctypes.util.find_library("Qt5Gui") is not None, reason="the Qt5 runtime is installed")
-def test_procgen_without_qt5_says_what_is_missing():
+def test_procgen_without_qt5_says_what_is_missing(monkeypatch):
+    monkeypatch.setattr(envs.ctypes.util, "find_library", lambda name: None)  # as on a machine without Qt5
     with pytest.raises(envs.MissingBackendError, match="libqt5gui5"):
         envs.make_env("procgen:coinrun?num_levels=10&start_level=0")
 
