@@ -280,7 +280,7 @@ publish_figure(fig, "claim5_robustness", profile.name)
 # interpolates smoothly between states switches rarely and has a ratio near 1.
 
 # %%
-path_key, probe_key = jax.random.split(jax.random.PRNGKey(7))
+path_key, _ = jax.random.split(jax.random.PRNGKey(7))
 
 
 # the same paths for a teacher and its students

@@ -32,10 +32,6 @@ from tdgen.agents import runner
 from tdgen.envs import ENVPOOL_SUITES, make_env, parse_env_options
 from tdgen.interference import update_matrix
 
-# The MinAtar games, Breakout first (the game on which the agents' learning is checked).
-# The interference study takes its games from the profile (InterferenceBudget.games).
-GAMES = ("Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Freeway-MinAtar")
-
 
 def is_envpool(env_name: str) -> bool:
     """Whether ``env_name`` comes from envpool (``atari:…``, ``procgen:…``), whose pools serve one seed each."""
