@@ -46,9 +46,14 @@ if "google.colab" in sys.modules:
 #
 # **Setup.** PPO and DQN agents (`tdgen.agents`) are trained on the profile's games,
 # keeping the network parameters at evenly spaced checkpoints; checkpoint 0 is the
-# randomly initialised network, the reference. At `smoke` and `quick` the game is
-# Breakout-MinAtar (MinAtar network, PureJaxRL's MinAtar settings, the seeds in one
-# `vmap`). At `paper` they are four Atari games through envpool — Breakout, Pong, Space
+# randomly initialised network, the reference. At `quick` the games are four MinAtar
+# games — Breakout, Space Invaders, Asterix and Freeway — with the MinAtar network and
+# PureJaxRL's MinAtar settings, the seeds in one `vmap`. Breakout's agents train for the
+# profile's full agent budget; they are the ones claims 3 and 5 use. So that the book
+# stays within minutes on a laptop, the other three games train for a quarter of it
+# (`interference.other_games_fraction`; the budgets are printed below): their agents are
+# less trained, and their "end of training" comes earlier. At `smoke` only Breakout is
+# played. At `paper` they are four Atari games through envpool — Breakout, Pong, Space
 # Invaders and Seaquest (`atari:<game>-v5`: 84×84 grey frames, stacks of 4, frame skip 4)
 # — with the Nature CNN and CleanRL's Atari settings (PPO: Adam 2.5e-4, 8 environments ×
 # 128 steps, 4 minibatches, 4 epochs, clip 0.1; DQN: Adam 1e-4, a replay of 1M
@@ -94,22 +99,20 @@ rngs = jax.random.split(jax.random.PRNGKey(0), budget.seeds)
 cache_dir = output_dir("cache", profile.name)
 print(f"profile {profile.name}: {', '.join(games)}; {budget.seeds} seeds per agent")
 for game in games:
-    line = (
-        f"{game}: PPO {agents.ppo_timesteps:,}, DQN {agents.dqn_timesteps:,} env steps"
-    )
+    game_agents = budget.agent_budget(agents, game)
+    line = f"{game}: PPO {game_agents.ppo_timesteps:,}, DQN {game_agents.dqn_timesteps:,} env steps"
     if game.startswith("atari:"):  # frame skip 4
-        line += (
-            f" = {4 * agents.ppo_timesteps:,} and {4 * agents.dqn_timesteps:,} frames"
-        )
+        line += f" = {4 * game_agents.ppo_timesteps:,} and {4 * game_agents.dqn_timesteps:,} frames"
     print(line + " per seed")
 print(f"{budget.states} probe states, {agents.checkpoints + 1} checkpoints")
 
 # %% tags=["remove-stderr"]
 runs = {}
 for game in games:
+    game_agents = budget.agent_budget(agents, game)
     for name, algo, config in (
-        ("PPO", ppo, ppo.PPOConfig.from_budget(agents, game)),
-        ("DQN", dqn, dqn.DQNConfig.from_budget(agents, game)),
+        ("PPO", ppo, ppo.PPOConfig.from_budget(game_agents, game)),
+        ("DQN", dqn, dqn.DQNConfig.from_budget(game_agents, game)),
     ):
         start = time.perf_counter()
         # all seeds in one vmap; envpool games one seed per cached run, then stacked
@@ -201,17 +204,29 @@ publish_figure(fig, "claim4_dqn_update_matrices", profile.name)
 # ```
 
 # %% tags=["remove-output"]
-fig, axes = plt.subplots(1, len(games), figsize=(5.5 * len(games), 4), squeeze=False)
-for ax, game in zip(axes[0], games):
+columns = min(len(games), 2)
+rows = -(-len(games) // columns)
+fig, axes = plt.subplots(
+    rows,
+    columns,
+    figsize=(5.5 * columns, 4 * rows),
+    squeeze=False,
+    sharey=True,
+    layout="constrained",
+)
+for ax, game in zip(axes.flat, games):
     for output in ("DQN Q", "PPO critic V", "PPO actor log π"):
         agent = output.split()[0]
-        steps = runs[game, agent]["steps"]
+        steps = runs[game, agent]["steps"] / 1e6
         r = ratios[game, output]
         ax.plot(steps, r.mean(axis=0), marker="o", label=output)
         ax.fill_between(steps, r.min(axis=0), r.max(axis=0), alpha=0.2)
-    ax.set_xlabel("environment steps per seed")
+    ax.set_xlabel("environment steps per seed (millions)")
     ax.set_title(game)
-axes[0, 0].set_ylabel("off-diagonal ratio\n(mean |U_ij| / mean |U_ii|)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("off-diagonal ratio\n(mean |U_ij| / mean |U_ii|)")
+for ax in axes.flat[len(games) :]:
+    ax.set_visible(False)
 axes[0, 0].legend()
 publish_figure(fig, "claim4_interference_over_training", profile.name)
 
@@ -219,11 +234,11 @@ publish_figure(fig, "claim4_interference_over_training", profile.name)
 # ```{glue:figure} claim4_interference_over_training
 # :name: fig-claim4-over-training
 #
-# Interference over training: the off-diagonal ratio of the update matrix for DQN's
-# Q-values, PPO's value estimates and PPO's log-policy (mean over seeds, shaded from the
-# lowest to the highest seed). The first point of each line is the randomly initialised
-# network. The claim predicts the DQN line falling over training and ending below PPO's
-# critic.
+# Interference over training, one panel per game: the off-diagonal ratio of the update
+# matrix for DQN's Q-values, PPO's value estimates and PPO's log-policy (mean over seeds,
+# shaded from the lowest to the highest seed). The first point of each line is the
+# randomly initialised network; the x-axis of each panel ends at that game's budget. The
+# claim predicts the DQN line falling over training and ending below PPO's critic.
 # ```
 #
 # ## Is it the TD targets? The same data, TD against Monte Carlo targets

@@ -1,7 +1,7 @@
 """Profiles, verdicts, results files and the dashboard built from them."""
 
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -33,6 +33,22 @@ def test_profiles_are_immutable_and_ordered_by_budget():
     assert smoke.smoothness.grid_side < quick.smoothness.grid_side < paper.smoothness.grid_side
     assert smoke.agents.ppo_timesteps < quick.agents.ppo_timesteps < paper.agents.ppo_timesteps
     assert smoke.agents.dqn_timesteps < quick.agents.dqn_timesteps < paper.agents.dqn_timesteps
+
+
+def test_interference_games_after_the_first_train_for_a_fraction_of_the_budget():
+    quick = profiles.PROFILES["quick"]
+    budget, agents = quick.interference, quick.agents
+    first, other = budget.games[0], budget.games[1]
+    assert budget.agent_budget(agents, first) == agents  # shared with claims 3 and 5: unchanged
+    shortened = budget.agent_budget(agents, other)
+    assert shortened.ppo_timesteps == round(agents.ppo_timesteps * budget.other_games_fraction)
+    assert shortened.dqn_timesteps == round(agents.dqn_timesteps * budget.other_games_fraction)
+    assert shortened.ppo_timesteps < agents.ppo_timesteps
+    assert replace(shortened, ppo_timesteps=agents.ppo_timesteps, dqn_timesteps=agents.dqn_timesteps) == agents
+    with pytest.raises(ValueError, match="not one of the interference games"):
+        budget.agent_budget(agents, "Seaquest-MinAtar")
+    with pytest.raises(ValueError, match="other_games_fraction"):
+        replace(budget, other_games_fraction=0.0)
 
 
 def test_judge_uses_far_end_of_interval():

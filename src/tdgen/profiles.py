@@ -13,7 +13,7 @@ returned immutable :class:`Profile`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ENV_VAR = "TDGEN_PROFILE"
 DEFAULT_PROFILE = "quick"
@@ -145,6 +145,7 @@ class InterferenceBudget:
     """Claim 4: update matrices of the trained agents on probe states from random play."""
 
     games: tuple[str, ...]  # environments (tdgen.envs names), each with PPO and DQN; envpool ones train a seed per call
+    other_games_fraction: float  # games after the first train for this fraction of the agents' environment steps
     seeds: int  # agents per game and algorithm (the first of the keys split from PRNGKey(0))
     matrices_at_once: int  # update matrices computed in one vmap (0: every seed and checkpoint at once)
     states: int  # probe states: one update-matrix row and column each
@@ -166,6 +167,25 @@ class InterferenceBudget:
                 f"need at least one game and one seed and matrices_at_once >= 0, got {self.games}, "
                 f"{self.seeds} and {self.matrices_at_once}"
             )
+        if not 0.0 < self.other_games_fraction <= 1.0:
+            raise ValueError(f"other_games_fraction must lie in (0, 1], got {self.other_games_fraction}")
+
+    def agent_budget(self, agents: AgentBudget, game: str) -> AgentBudget:
+        """The agents' budget on ``game``: the first game gets ``agents`` as it is, every other game
+        ``other_games_fraction`` of its PPO and DQN environment steps (all else unchanged).
+
+        The first game's runs are the ones claims 3 and 5 share; the others only serve this
+        study, and at ``quick`` they are shortened so that the book stays within a laptop's minutes.
+        """
+        if game not in self.games:
+            raise ValueError(f"{game!r} is not one of the interference games {self.games}")
+        if game == self.games[0] or self.other_games_fraction == 1.0:
+            return agents
+        return replace(
+            agents,
+            ppo_timesteps=round(agents.ppo_timesteps * self.other_games_fraction),
+            dqn_timesteps=round(agents.dqn_timesteps * self.other_games_fraction),
+        )
 
 
 @dataclass(frozen=True)
@@ -289,6 +309,7 @@ PROFILES: dict[str, Profile] = {
         ),
         interference=InterferenceBudget(
             games=("Breakout-MinAtar",),
+            other_games_fraction=1.0,
             seeds=2,
             matrices_at_once=0,
             states=16,
@@ -397,7 +418,8 @@ PROFILES: dict[str, Profile] = {
             dqn_eps_finish=0.05,
         ),
         interference=InterferenceBudget(
-            games=("Breakout-MinAtar",),
+            games=("Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Freeway-MinAtar"),
+            other_games_fraction=0.25,  # 500k PPO and 250k DQN steps: ~3 min a game on 2 cores
             seeds=2,
             matrices_at_once=0,
             states=64,
@@ -507,6 +529,7 @@ PROFILES: dict[str, Profile] = {
         ),
         interference=InterferenceBudget(
             games=("atari:Breakout-v5", "atari:Pong-v5", "atari:SpaceInvaders-v5", "atari:Seaquest-v5"),
+            other_games_fraction=1.0,
             seeds=5,
             matrices_at_once=4,
             states=128,
