@@ -48,12 +48,17 @@ def random_rollout(num_envs: int, num_steps: int, env_name: str = ENV_NAME):
     return rollout
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_budget(description: str) -> tuple[argparse.Namespace, jax.Array]:
+    """The command line of a MinAtar speed benchmark (``--timesteps``, ``--seeds``) and one key per seed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--timesteps", type=int, default=300_000, help="environment steps per seed and agent")
     parser.add_argument("--seeds", type=int, default=1, help="seeds run as one vmap")
     args = parser.parse_args()
-    rngs = jax.random.split(jax.random.PRNGKey(0), args.seeds)
+    return args, jax.random.split(jax.random.PRNGKey(0), args.seeds)
+
+
+def main() -> None:
+    args, rngs = parse_budget(__doc__.splitlines()[0])
     ppo_config = ppo.PPOConfig(env_name=ENV_NAME, total_timesteps=args.timesteps)
     dqn_config = dqn.DQNConfig(env_name=ENV_NAME, total_timesteps=args.timesteps)
 
