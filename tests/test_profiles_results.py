@@ -141,7 +141,7 @@ def test_bootstrap_means_resample_seeds():
     # and on average the overall mean.
     assert np.all(means >= samples.min(axis=0)) and np.all(means <= samples.max(axis=0))
     np.testing.assert_allclose(means.mean(axis=0), samples.mean(axis=0), atol=0.3)
-    assert stats.percentile_interval(np.array([np.nan])) is None
+    assert stats.percentile_interval(np.array([np.nan]), nan_policy="omit") is None
 
 
 def test_atomic_write_replaces_the_file_with_ordinary_permissions(tmp_path):

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import ctypes.util
 import importlib.util
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from flax import struct
+
+from tdgen.validate import positive_int, text
 
 MINATAR_ENVS = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "SpaceInvaders-MinAtar")
 ENVPOOL_SUITES = ("atari", "procgen")
@@ -106,8 +110,8 @@ def make_env(name: str, num_envs: int = 1) -> Env:
     :func:`_make_envpool_env`).  An unknown name raises :class:`UnknownEnvError`
     listing the known ones; a missing backend :class:`MissingBackendError`.
     """
-    if num_envs < 1:
-        raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+    text("name", name)
+    positive_int("num_envs", num_envs)
     suite, _, task = name.partition(":")
     if task and suite in ENVPOOL_SUITES:
         return _make_envpool_env(suite, task, num_envs)
@@ -139,8 +143,8 @@ def level_split(game: str, train_levels: int, test_levels: int) -> tuple[str, st
     ``(train name, unseen name, episode step limit)``, e.g. ``("procgen:coinrun?num_levels=10&start_level=0",
     "procgen:coinrun?num_levels=5000&start_level=1000000", 1000)``.
     """
-    if train_levels < 1 or test_levels < 1:
-        raise ValueError(f"need train_levels and test_levels >= 1, got {train_levels} and {test_levels}")
+    positive_int("train_levels", train_levels)
+    positive_int("test_levels", test_levels)
     if game == "maze":
         from tdgen.maze import MAX_STEPS, maze_name
 
@@ -187,27 +191,60 @@ def _make_minatar_env(name: str, num_envs: int) -> Env:
     return Env(name, num_envs, env.num_actions, obs_shape, reset, step)
 
 
-def parse_env_options(task: str) -> tuple[str, dict[str, int | float | bool | str]]:
-    """Split ``"coinrun?num_levels=10&start_level=0"`` into the task and its options (int, float, bool or str)."""
+INTEGER_OPTIONS = {
+    "num_levels": 0,  # ProcGen: 0 samples the full level distribution
+    "start_level": 0,
+    "seed": 0,
+    "max_episode_steps": 1,
+    "noop_max": 0,
+    "frame_skip": 1,
+    "stack_num": 1,
+}
+"""Environment options that must be plain integers (no ``true``, no ``2.5``), and their least allowed value."""
+
+
+def parse_env_options(task: str, env_name: str | None = None) -> tuple[str, dict[str, int | float | bool | str]]:
+    """Split ``"coinrun?num_levels=10&start_level=0"`` into the task and its options (int, float, bool or str).
+
+    A key given twice, or an :data:`INTEGER_OPTIONS` value that is no integer or too small, raises a
+    ``ValueError`` naming the option and ``env_name`` (default: ``task``).
+    """
+    where = task if env_name is None else env_name
     task, _, query = task.partition("?")
     options: dict[str, int | float | bool | str] = {}
     for item in filter(None, query.split("&")):
-        key, sep, text = item.partition("=")
+        key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"malformed environment option {item!r} in {task!r}: expected key=value")
-        value: int | float | bool | str
-        if text.lower() in ("true", "false"):
-            value = text.lower() == "true"
-        else:
-            try:
-                value = int(text)
-            except ValueError:
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = text
-        options[key] = value
+            raise ValueError(f"malformed environment option {item!r} in {where!r}: expected key=value")
+        if key in options:
+            raise ValueError(f"environment option {key!r} is given twice in {where!r}")
+        options[key] = _option_value(key, raw, where)
     return task, options
+
+
+def _option_value(key: str, raw: str, where: str) -> int | float | bool | str:
+    """The value of option ``key`` written as ``raw`` in the environment name ``where``."""
+    if key in INTEGER_OPTIONS:
+        if re.fullmatch(r"-?[0-9]+", raw) is None:
+            raise ValueError(f"environment option {key!r} of {where!r} must be an integer, got {raw!r}")
+        if int(raw) < INTEGER_OPTIONS[key]:
+            raise ValueError(
+                f"environment option {key!r} of {where!r} must be at least {INTEGER_OPTIONS[key]}, got {raw!r}"
+            )
+        return int(raw)
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        number = float(raw)
+    except ValueError:
+        return raw
+    if not math.isfinite(number):
+        raise ValueError(f"environment option {key!r} of {where!r} must be finite, got {raw!r}")
+    return number
 
 
 PROCGEN_MODES = {"easy": "Easy", "hard": "Hard", "extreme": "Extreme", "memory": "Memory", "exploration": "Exploration"}
@@ -270,6 +307,8 @@ def _make_envpool_env(suite: str, task: str, num_envs: int) -> Env:
     last frame of an episode, and ``info["reset_step"]`` marks these reset steps), and
     a pool cannot be vmapped over several seeds (see :func:`_single_pool`).
     """
+    name = f"{suite}:{task}"
+    base, options = parse_env_options(task, name)  # a malformed name fails even without the backend
     if importlib.util.find_spec("envpool") is None:
         needs = "envpool (pip install 'tdgen[envpool]')"
         if suite == "procgen":
@@ -283,8 +322,6 @@ def _make_envpool_env(suite: str, task: str, num_envs: int) -> Env:
     import numpy as np
     from jax.experimental import io_callback
 
-    name = f"{suite}:{task}"
-    base, options = parse_env_options(task)
     task_id = _envpool_task_id(suite, base, options)
     if task_id not in envpool.list_all_envs():
         raise UnknownEnvError(f"envpool knows no task {task_id!r} (from {name!r})")

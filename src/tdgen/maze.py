@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from tdgen.envs import Env, EnvState, parse_env_options  # make_env imports this module lazily: no cycle
+from tdgen.validate import nonnegative_int, positive_int
 
 LEVEL_SEED = 0
 MAZE_SIZE = 13
@@ -39,23 +40,31 @@ NAME = "maze"
 
 def maze_name(start_level: int, num_levels: int) -> str:
     """The environment name of levels ``start_level … start_level + num_levels − 1`` (ProcGen's convention)."""
+    nonnegative_int("start_level", start_level)
+    positive_int("num_levels", num_levels)
     return f"{NAME}?num_levels={num_levels}&start_level={start_level}"
 
 
 def parse_maze_name(name: str) -> tuple[int, int]:
-    """``(start_level, num_levels)`` of a name made by :func:`maze_name`; a clear ``ValueError`` otherwise."""
+    """``(start_level, num_levels)`` of a name made by :func:`maze_name`; a ``ValueError`` naming the fault otherwise.
+
+    Options are parsed by :func:`~tdgen.envs.parse_env_options`, which rejects a repeated key and a level
+    count or start that is no integer (``num_levels=true``, ``num_levels=2.5``) or negative.
+    """
     usage = f"expected '{NAME}?num_levels=N&start_level=S' with N >= 1 and S >= 0"
-    base, options = parse_env_options(name)
+    base, options = parse_env_options(name, name)
     if base != NAME or set(options) != {"num_levels", "start_level"}:
         raise ValueError(f"{name!r} is not a maze level set; {usage}")
     start, count = options["start_level"], options["num_levels"]
-    if not (isinstance(start, int) and isinstance(count, int)) or start < 0 or count < 1:
-        raise ValueError(f"maze name {name!r} has a bad level range; {usage}")
-    return start, count
+    if count == 0:
+        raise ValueError(f"maze name {name!r} has num_levels = 0; {usage}")
+    return int(start), int(count)
 
 
 def level_bank(start_level: int, num_levels: int) -> Any:
     """jaxued ``Level`` pytree of the levels ``start_level …``, every leaf with a leading ``[num_levels]`` axis."""
+    nonnegative_int("start_level", start_level)
+    positive_int("num_levels", num_levels)
     from jaxued.environments.maze import make_level_generator
 
     generate = make_level_generator(MAZE_SIZE, MAZE_SIZE, N_WALLS)

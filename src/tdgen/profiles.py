@@ -15,12 +15,34 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from tdgen.validate import (
+    check_fields,
+    each,
+    finite_float,
+    integer,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    probability,
+    text,
+)
+
 ENV_VAR = "TDGEN_PROFILE"
 DEFAULT_PROFILE = "quick"
 
 
 class UnknownProfileError(ValueError):
     """Raised when ``TDGEN_PROFILE`` (or an argument) names no known profile."""
+
+
+def _discount(name: str, value: object) -> float:
+    """A tabular discount ``γ ∈ [0, 1)`` (``I − γ P`` must be invertible)."""
+    return finite_float(name, value, 0, 1, high_open=True)
+
+
+def _open_fraction(name: str, value: object) -> float:
+    """A fraction strictly between 0 and 1 (both parts of a split non-empty)."""
+    return finite_float(name, value, 0, 1, low_open=True, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -33,6 +55,18 @@ class SmoothnessBudget:
     drift_grid_side: int
     random_mdp_states: int
     bootstrap_resamples: int
+
+    def __post_init__(self) -> None:
+        check_fields(
+            self,
+            positive_int,
+            "ring_states",
+            "chain_states",
+            "grid_side",
+            "drift_grid_side",
+            "random_mdp_states",
+            "bootstrap_resamples",
+        )
 
 
 @dataclass(frozen=True)
@@ -54,6 +88,21 @@ class TDBudget:
     bootstrap_resamples: int
 
     def __post_init__(self) -> None:
+        check_fields(
+            self,
+            positive_int,
+            "grid_side",
+            "td_seeds",
+            "bellman_iterations",
+            "nn_seeds",
+            "nn_steps",
+            "nn_hidden",
+            "nn_bands",
+            "bootstrap_resamples",
+        )
+        check_fields(self, _discount, "gamma")
+        check_fields(self, positive_float, "horizon", "td_step", "nn_learning_rate")
+        integer("TDBudget.n_times", self.n_times, low=2)
         ratio = self.horizon / (self.n_times - 1) / self.td_step
         if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
             raise ValueError(f"horizon/(n_times-1) = {self.horizon / (self.n_times - 1)} is not a multiple of td_step")
@@ -95,6 +144,29 @@ class CriticalBudget:
     deep_target_every: int  # Adam steps between target-network copies of the TD fit
 
     def __post_init__(self) -> None:
+        check_fields(
+            self,
+            positive_int,
+            "grid_side",
+            "seeds",
+            "hidden",
+            "target_levels",
+            "pretrain_steps",
+            "pretrain_lengths",
+            "finetune_steps",
+            "value_steps",
+            "bootstrap_resamples",
+            "deep_envs",
+            "deep_env_steps",
+            "deep_levels",
+            "deep_pretrain_steps",
+            "deep_steps",
+            "deep_batch_size",
+            "deep_target_every",
+        )
+        check_fields(self, _discount, "gamma")
+        check_fields(self, _open_fraction, "train_fraction")
+        check_fields(self, positive_float, "learning_rate", "deep_learning_rate")
         if self.pretrain_steps // 4 ** (self.pretrain_lengths - 1) < 1:
             raise ValueError(
                 f"{self.pretrain_lengths} pre-training lengths do not fit into {self.pretrain_steps} steps"
@@ -134,10 +206,25 @@ class AgentBudget:
     dqn_eps_finish: float  # final ε of the ε-greedy exploration
 
     def __post_init__(self) -> None:
-        if self.checkpoints < 10:
-            raise ValueError(
-                f"checkpoints must be at least 10 (the interference study needs them), got {self.checkpoints}"
-            )
+        check_fields(
+            self,
+            positive_int,
+            "seeds",
+            "ppo_timesteps",
+            "ppo_num_envs",
+            "ppo_num_steps",
+            "ppo_num_minibatches",
+            "dqn_timesteps",
+            "dqn_num_envs",
+            "dqn_gradient_steps",
+            "dqn_batch_size",
+            "dqn_buffer_size",
+            "dqn_learning_starts",
+            "dqn_eps_anneal_steps",
+        )
+        check_fields(self, positive_float, "ppo_learning_rate", "ppo_clip_eps", "dqn_learning_rate")
+        check_fields(self, probability, "dqn_eps_finish")
+        integer("AgentBudget.checkpoints", self.checkpoints, low=10)  # the interference study needs 10 or more
 
 
 @dataclass(frozen=True)
@@ -162,13 +249,22 @@ class InterferenceBudget:
     offline_target_every: int  # Adam steps between target-network copies of the TD arm
 
     def __post_init__(self) -> None:
-        if not self.games or self.seeds < 1 or self.matrices_at_once < 0:
-            raise ValueError(
-                f"need at least one game and one seed and matrices_at_once >= 0, got {self.games}, "
-                f"{self.seeds} and {self.matrices_at_once}"
-            )
-        if not 0.0 < self.other_games_fraction <= 1.0:
-            raise ValueError(f"other_games_fraction must lie in (0, 1], got {self.other_games_fraction}")
+        each("InterferenceBudget.games", self.games, text, unique=True)
+        check_fields(
+            self,
+            positive_int,
+            "seeds",
+            "states",
+            "offline_inits",
+            "offline_envs",
+            "offline_env_steps",
+            "offline_steps",
+            "offline_batch_size",
+            "offline_target_every",
+        )
+        check_fields(self, nonnegative_int, "matrices_at_once", "warmup_steps")
+        check_fields(self, positive_float, "learning_rate", "offline_learning_rate")
+        finite_float("InterferenceBudget.other_games_fraction", self.other_games_fraction, 0, 1, low_open=True)
 
     def agent_budget(self, agents: AgentBudget, game: str) -> AgentBudget:
         """The agents' budget on ``game``: the first game gets ``agents`` as it is, every other game
@@ -219,12 +315,44 @@ class DistillBudget:
     bootstrap_resamples: int
 
     def __post_init__(self) -> None:
-        if not self.noise_levels or not all(0.0 <= p <= 1.0 for p in self.noise_levels):
-            raise ValueError(f"noise_levels must be a non-empty tuple in [0, 1], got {self.noise_levels}")
-        if self.train_levels < 1 or self.test_levels < 1:
-            raise ValueError(f"need train_levels and test_levels >= 1, got {self.train_levels} and {self.test_levels}")
-        if not self.level_games:
-            raise ValueError("need at least one level-based game in level_games")
+        check_fields(self, text, "value_game")
+        check_fields(
+            self,
+            positive_int,
+            "students",
+            "dataset_envs",
+            "dataset_steps",
+            "distill_steps",
+            "batch_size",
+            "eval_episodes",
+            "eval_steps",
+            "probe_states",
+            "paths",
+            "level_seeds",
+            "train_levels",
+            "test_levels",
+            "ppo_timesteps",
+            "ppo_num_envs",
+            "ppo_num_steps",
+            "ppo_update_epochs",
+            "ppo_num_minibatches",
+            "bootstrap_resamples",
+        )
+        check_fields(self, positive_float, "learning_rate", "ppo_learning_rate")
+        check_fields(self, probability, "ppo_gamma")
+        integer("DistillBudget.path_points", self.path_points, low=2)
+        each("DistillBudget.noise_levels", self.noise_levels, probability)
+        each("DistillBudget.level_games", self.level_games, text, unique=True)
+
+
+_BUDGETS: dict[str, type] = {  # the budget groups of a Profile and their types
+    "smoothness": SmoothnessBudget,
+    "td": TDBudget,
+    "critical": CriticalBudget,
+    "agents": AgentBudget,
+    "interference": InterferenceBudget,
+    "distill": DistillBudget,
+}
 
 
 @dataclass(frozen=True)
@@ -238,6 +366,12 @@ class Profile:
     agents: AgentBudget
     interference: InterferenceBudget
     distill: DistillBudget
+
+    def __post_init__(self) -> None:
+        check_fields(self, text, "name")
+        for name, kind in _BUDGETS.items():
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"Profile.{name} must be of type {kind.__name__}, got {getattr(self, name)!r}")
 
 
 PROFILES: dict[str, Profile] = {

@@ -26,14 +26,14 @@ import numpy as np
 import optax
 
 from tdgen.envs import MINATAR_ENVS, Env, vmap_over
+from tdgen.validate import integer, positive_float, positive_int, probability
 
 Policy = Callable[[Any, jax.Array, jax.Array], jax.Array]  # (params, key, obs [N, ...]) -> action int32[N]
 
 
 def epsilon_greedy(apply: Callable, epsilon: float) -> Policy:
     """ε-greedy policy of a Q-network ``apply(params, obs) -> Q [N, A]`` (ε = 0: greedy)."""
-    if not 0.0 <= epsilon <= 1.0:
-        raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+    probability("epsilon", epsilon)
 
     def policy(params: Any, key: jax.Array, obs: jax.Array) -> jax.Array:
         q = apply(params, obs)
@@ -151,8 +151,7 @@ def interpolation_paths(first: jax.Array, second: jax.Array, points: int) -> jax
     """Straight paths ``x(t) = (1 − t) a + t b`` at ``points`` even steps of t: ``[P, ...] -> [P, points, ...]``."""
     if first.shape != second.shape:
         raise ValueError(f"path ends must have the same shape, got {first.shape} and {second.shape}")
-    if points < 2:
-        raise ValueError(f"a path needs at least 2 points, got {points}")
+    integer("points", points, low=2)  # a path needs both of its ends
     t = jnp.linspace(0.0, 1.0, points).reshape((1, points) + (1,) * (first.ndim - 1))
     a, b = first[:, None].astype(jnp.float32), second[:, None].astype(jnp.float32)
     return (1.0 - t) * a + t * b
@@ -206,8 +205,9 @@ def make_distill(
     on them (any pytree with leading ``[D]``); each step draws a minibatch of
     ``batch_size`` states uniformly.  One jit-able ``lax.scan``; vmap it over seeds.
     """
-    if num_steps < 1 or batch_size < 1:
-        raise ValueError(f"need num_steps >= 1 and batch_size >= 1, got {num_steps} and {batch_size}")
+    positive_int("num_steps", num_steps)
+    positive_int("batch_size", batch_size)
+    positive_float("learning_rate", learning_rate)
     tx = optax.adam(learning_rate)
 
     def distill(rng: jax.Array, params: Any, obs: jax.Array, targets: Any) -> tuple[Any, jax.Array]:

@@ -30,6 +30,7 @@ from tdgen.agents.runner import Run, Trainer, episode_metrics
 from tdgen.agents.runner import make_train as make_scan_train
 from tdgen.envs import EnvState, make_env
 from tdgen.profiles import AgentBudget
+from tdgen.validate import check_fields, positive_float, positive_int, probability, text
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,36 @@ class DQNConfig:
     num_checkpoints: int = 10
 
     def __post_init__(self) -> None:
+        check_fields(self, text, "env_name")
+        check_fields(
+            self,
+            positive_int,
+            "total_timesteps",
+            "num_envs",
+            "buffer_size",
+            "batch_size",
+            "gradient_steps",
+            "eps_anneal_steps",
+            "learning_starts",
+            "target_update_interval",
+            "num_checkpoints",
+        )
+        check_fields(self, positive_float, "learning_rate", "max_grad_norm")
+        check_fields(self, probability, "gamma", "eps_start", "eps_finish")
+        if self.batch_size > self.buffer_size:
+            raise ValueError(f"batch_size = {self.batch_size} is larger than buffer_size = {self.buffer_size}")
         if self.target_update_interval < self.num_envs:
             raise ValueError(
                 f"target_update_interval = {self.target_update_interval} is shorter than one update "
                 f"of {self.num_envs} steps"
             )
-        if self.buffer_size < 2 * self.num_envs or self.learning_starts < 2 * self.num_envs:
-            raise ValueError(f"buffer_size and learning_starts must hold at least two updates of {self.num_envs} envs")
-        if self.num_updates < self.num_checkpoints or self.num_checkpoints < 1:
+        for name in ("buffer_size", "learning_starts"):
+            if getattr(self, name) < 2 * self.num_envs:
+                raise ValueError(
+                    f"{name} = {getattr(self, name)} must hold at least two updates of {self.num_envs} envs "
+                    f"({2 * self.num_envs} steps)"
+                )
+        if self.num_updates < self.num_checkpoints:
             raise ValueError(
                 f"total_timesteps = {self.total_timesteps} gives {self.num_updates} updates of {self.num_envs} steps, "
                 f"fewer than num_checkpoints = {self.num_checkpoints}"

@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from tdgen.validate import positive_float, positive_int, probability
+
 Targets = Literal["td", "mc"]
 
 
@@ -94,10 +96,17 @@ def make_offline_fit(
     """
     if targets not in ("td", "mc"):
         raise ValueError(f"targets must be 'td' or 'mc', got {targets!r}")
-    if num_steps % num_checkpoints or num_checkpoints < 1:
+    probability("gamma", gamma)
+    for name, count in (
+        ("num_steps", num_steps),
+        ("batch_size", batch_size),
+        ("target_every", target_every),
+        ("num_checkpoints", num_checkpoints),
+    ):
+        positive_int(name, count)
+    positive_float("learning_rate", learning_rate)
+    if num_steps % num_checkpoints:
         raise ValueError(f"num_steps = {num_steps} must be a positive multiple of num_checkpoints = {num_checkpoints}")
-    if target_every < 1:
-        raise ValueError(f"target_every must be at least 1, got {target_every}")
     tx = optax.adam(learning_rate)
 
     def loss(params: Any, target_params: Any, batch: dict[str, jax.Array]) -> jax.Array:

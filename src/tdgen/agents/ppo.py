@@ -30,6 +30,7 @@ from tdgen.agents.runner import Run, Trainer, episode_metrics
 from tdgen.agents.runner import make_train as make_scan_train
 from tdgen.envs import EnvState, make_env
 from tdgen.profiles import AgentBudget
+from tdgen.validate import boolean, check_fields, nonnegative_float, positive_float, positive_int, probability, text
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,27 @@ class PPOConfig:
     num_checkpoints: int = 10
 
     def __post_init__(self) -> None:
+        check_fields(self, text, "env_name")
+        check_fields(
+            self,
+            positive_int,
+            "total_timesteps",
+            "num_envs",
+            "num_steps",
+            "update_epochs",
+            "num_minibatches",
+            "num_checkpoints",
+        )
+        check_fields(self, positive_float, "learning_rate", "clip_eps", "max_grad_norm")
+        check_fields(self, probability, "gamma", "gae_lambda")
+        check_fields(self, nonnegative_float, "ent_coef", "vf_coef")
+        check_fields(self, boolean, "anneal_lr")
         batch = self.num_envs * self.num_steps
         if batch % self.num_minibatches:
             raise ValueError(
                 f"num_envs·num_steps = {batch} is not divisible by num_minibatches = {self.num_minibatches}"
             )
-        if self.num_updates < self.num_checkpoints or self.num_checkpoints < 1:
+        if self.num_updates < self.num_checkpoints:
             raise ValueError(
                 f"total_timesteps = {self.total_timesteps} gives {self.num_updates} updates of {batch} steps, "
                 f"fewer than num_checkpoints = {self.num_checkpoints}"
