@@ -14,23 +14,17 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab, install tdgen and its GPU-ready dependencies; elsewhere this cell does nothing.
+# On Colab, install this release's pins (requirements-colab.txt: the versions of
+# requirements.lock, with JAX for CUDA) and tdgen; elsewhere this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "tdgen[gpu] @ " + "git+https://github.com/tdgen-book/tdgen-book",
-        ],
-        check=True,
-    )
+    REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "-r", f"{REPO}/raw/{REF}/requirements-colab.txt"], check=True)
+    subprocess.run([*pip, "--no-deps", f"tdgen @ git+{REPO}@{REF}"], check=True)
 
 # %% [markdown]
 # # Claim 2 – TD fits non-smooth components first

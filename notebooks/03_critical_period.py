@@ -14,23 +14,17 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab, install tdgen and its GPU-ready dependencies; elsewhere this cell does nothing.
+# On Colab, install this release's pins (requirements-colab.txt: the versions of
+# requirements.lock, with JAX for CUDA) and tdgen; elsewhere this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "tdgen[gpu] @ " + "git+https://github.com/tdgen-book/tdgen-book",
-        ],
-        check=True,
-    )
+    REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "-r", f"{REPO}/raw/{REF}/requirements-colab.txt"], check=True)
+    subprocess.run([*pip, "--no-deps", f"tdgen @ git+{REPO}@{REF}"], check=True)
 
 # %% [markdown]
 # # Claim 3 – A critical period: early rough targets hurt generalization
@@ -89,11 +83,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
 from tdgen import critical, mdp, nn, spectral, stats
-from tdgen.agents import distill, dqn, offline, runner
+from tdgen.agents import distill, offline, runner, shared
 from tdgen.agents.networks import QNetwork
 from tdgen.dashboard import details
 from tdgen.envs import make_env
-from tdgen.paths import output_dir
 from tdgen.plotting import grid_heatmap, publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
@@ -469,18 +462,11 @@ publish_figure(fig, "claim3_td_vs_mc", profile.name)
 
 # %%
 game, epsilon, stride = "Breakout-MinAtar", 0.05, 3
-dqn_config = dqn.DQNConfig.from_budget(profile.agents, game)
-agent_run, _ = runner.run_cached(
-    dqn_config,
-    dqn.make_trainer(dqn_config),
-    jax.random.split(jax.random.PRNGKey(0), profile.agents.seeds),
-    output_dir("cache", profile.name),
-    progress=False,
-)
+# trained as claims 4 and 5 train theirs (tdgen.agents.shared); loaded when cached
+agent_run = shared.trained_agents(profile, "DQN", game, progress=False)
 final_agents = jax.tree.map(lambda p: p[:, -1], agent_run.params)
-players = jax.tree.map(
-    lambda p: p[np.arange(budget.seeds) % profile.agents.seeds], final_agents
-)
+n_agents = agent_run.metrics["episodes"].shape[0]
+players = jax.tree.map(lambda p: p[np.arange(budget.seeds) % n_agents], final_agents)
 play_env = make_env(game, budget.deep_envs)
 behaviour = distill.epsilon_greedy(QNetwork(play_env.num_actions).apply, epsilon)
 play = jax.device_get(

@@ -14,23 +14,17 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab, install tdgen and its GPU-ready dependencies; elsewhere this cell does nothing.
+# On Colab, install this release's pins (requirements-colab.txt: the versions of
+# requirements.lock, with JAX for CUDA) and tdgen; elsewhere this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "tdgen[gpu] @ " + "git+https://github.com/tdgen-book/tdgen-book",
-        ],
-        check=True,
-    )
+    REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "-r", f"{REPO}/raw/{REF}/requirements-colab.txt"], check=True)
+    subprocess.run([*pip, "--no-deps", f"tdgen @ git+{REPO}@{REF}"], check=True)
 
 # %% [markdown]
 # # Claim 4 – Value-based agents lose interference between states
@@ -82,11 +76,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
 from tdgen import interference, stats
-from tdgen.agents import distill, dqn, offline, ppo, probe, runner
+from tdgen.agents import distill, offline, probe, runner, shared
 from tdgen.agents.networks import ActorCritic, QNetwork
 from tdgen.dashboard import details
 from tdgen.envs import make_env
-from tdgen.paths import output_dir
 from tdgen.plotting import publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
@@ -95,8 +88,6 @@ profile = get_profile()
 budget, agents = profile.interference, profile.agents
 set_theme()
 games = budget.games
-rngs = jax.random.split(jax.random.PRNGKey(0), budget.seeds)
-cache_dir = output_dir("cache", profile.name)
 print(f"profile {profile.name}: {', '.join(games)}; {budget.seeds} seeds per agent")
 for game in games:
     game_agents = budget.agent_budget(agents, game)
@@ -109,14 +100,11 @@ print(f"{budget.states} probe states, {agents.checkpoints + 1} checkpoints")
 # %% tags=["remove-stderr"]
 runs = {}
 for game in games:
-    game_agents = budget.agent_budget(agents, game)
-    for name, algo, config in (
-        ("PPO", ppo, ppo.PPOConfig.from_budget(game_agents, game)),
-        ("DQN", dqn, dqn.DQNConfig.from_budget(game_agents, game)),
-    ):
+    for name in ("PPO", "DQN"):
         start = time.perf_counter()
+        config = shared.agent_config(profile, name, game)
         # all seeds in one vmap; envpool games one seed per cached run, then stacked
-        run = probe.train_seeds(config, algo.make_trainer, rngs, cache_dir)
+        run = shared.trained_agents(profile, name, game)
         final = runner.final_return(run.metrics)
         steps = (
             np.arange(agents.checkpoints + 1)

@@ -14,23 +14,17 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab, install tdgen and its GPU-ready dependencies; elsewhere this cell does nothing.
+# On Colab, install this release's pins (requirements-colab.txt: the versions of
+# requirements.lock, with JAX for CUDA) and tdgen; elsewhere this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "tdgen[gpu] @ " + "git+https://github.com/tdgen-book/tdgen-book",
-        ],
-        check=True,
-    )
+    REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "-r", f"{REPO}/raw/{REF}/requirements-colab.txt"], check=True)
+    subprocess.run([*pip, "--no-deps", f"tdgen @ git+{REPO}@{REF}"], check=True)
 
 # %% [markdown]
 # # Claim 5 – Distillation into a fresh network generalizes better
@@ -79,23 +73,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
 from tdgen import interference, stats
-from tdgen.agents import distill, dqn, ppo, probe, runner
+from tdgen.agents import distill, probe, runner, shared
 from tdgen.agents.networks import ActorCritic, QNetwork
 from tdgen.dashboard import details
 from tdgen.envs import level_split, make_env, vmap_over
-from tdgen.paths import output_dir
 from tdgen.plotting import publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
 
 profile = get_profile()
-budget, agents = profile.distill, profile.agents
+budget = profile.distill
 set_theme()
-cache_dir = output_dir("cache", profile.name)
 GAME = budget.value_game
 DATA_EPSILON, EVAL_EPSILON = 0.05, 0.01  # teacher's data-collection and evaluation ε
-seeds = profile.interference.seeds
-teacher_rngs = jax.random.split(jax.random.PRNGKey(0), seeds)  # as in claim 4
+seeds = profile.interference.seeds  # the DQN teachers are claim 4's agents
 at_once = profile.interference.matrices_at_once  # networks per vmap (0: all at once)
 print(
     f"profile {profile.name}: {seeds} DQN teachers on {GAME}, "
@@ -114,9 +105,9 @@ print(
 
 # %% tags=["remove-stderr"]
 start = time.perf_counter()
-dqn_config = dqn.DQNConfig.from_budget(agents, GAME)
+dqn_config = shared.agent_config(profile, "DQN", GAME)
 # one vmap over seeds; envpool (Atari) one cached run per seed
-dqn_run = probe.train_seeds(dqn_config, dqn.make_trainer, teacher_rngs, cache_dir)
+dqn_run = shared.trained_agents(profile, "DQN", GAME)
 teachers = jax.tree.map(lambda p: p[:, -1], dqn_run.params)  # final checkpoint
 print(
     f"teachers' final training return per seed: "
@@ -384,25 +375,10 @@ level_sets = {
     for game in budget.level_games
 }
 level_teachers = {}
-for game, (train_levels, _, _) in level_sets.items():
-    config = ppo.PPOConfig(
-        env_name=train_levels,
-        total_timesteps=budget.ppo_timesteps,
-        num_envs=budget.ppo_num_envs,
-        num_steps=budget.ppo_num_steps,
-        update_epochs=budget.ppo_update_epochs,
-        num_minibatches=budget.ppo_num_minibatches,
-        gamma=budget.ppo_gamma,
-        learning_rate=budget.ppo_learning_rate,
-        num_checkpoints=agents.checkpoints,
-    )
+for game in level_sets:
     start = time.perf_counter()
-    run = probe.train_seeds(
-        config,
-        ppo.make_trainer,
-        jax.random.split(jax.random.PRNGKey(10), budget.level_seeds),
-        cache_dir,
-    )
+    # PPO on the training levels of level_sets[game]
+    run = shared.trained_agents(profile, "PPO", game)
     level_teachers[game] = jax.tree.map(lambda p: p[:, -1], run.params)
     print(
         f"{game}: teachers' final training return per seed "

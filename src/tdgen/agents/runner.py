@@ -8,7 +8,7 @@ start and after every chunk, i.e. at ``num_checkpoints + 1`` evenly spaced point
 * :func:`make_train` builds ``train(rng) -> Run``: the whole run as ONE jit-compiled
   ``lax.scan`` (vmap it over seeds).
 * :func:`run_cached` runs a batch of seeds chunk by chunk, saving after each chunk
-  under ``cache_dir/<Config>-<hash of config and seeds>/``; a finished run is loaded,
+  under ``cache_dir/<Config>-<hash>/`` (:func:`cache_key`); a finished run is loaded,
   not retrained, and an interrupted run resumes from its last saved chunk.
 * :func:`shard_seeds` spreads the seed axis over every device (``jax.sharding``), so
   the vmapped seeds of one run use all GPUs of a machine; :func:`run_cached` does it.
@@ -24,6 +24,18 @@ The counter comes from the loop's own indices, the same for every seed, so under
 only while doing so costs at most ``checkpoint_overhead`` of the training time since
 the last such write; an interrupted run resumes from the last saved state and
 recomputes the chunks after it (identically: the runs are deterministic).
+
+A cache entry cannot go stale or be misread.  Its name hashes everything that
+determines the agents (:func:`key_ingredients`): the config, the seeds' keys, the
+source of the modules that train them as this process imported it
+(:data:`SOURCE_HASH`, :func:`training_sources`) and the versions of Python and the
+numerical libraries (:func:`library_versions`), so an edited trainer or an upgraded
+JAX trains anew.  Its manifest ``config.json`` holds these ingredients and the
+SHA-256 of every file saved in the entry; each file is written atomically and the
+manifest updated (atomically) right after it.  A file is loaded only if its checksum
+matches: a mismatch, an unreadable file or a manifest written for another run is
+reported in one :class:`CacheWarning` line, and the entry is discarded and trained
+again.
 """
 
 from __future__ import annotations
@@ -31,8 +43,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import importlib.metadata
 import json
+import platform
+import shutil
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -45,7 +61,28 @@ from tqdm.auto import tqdm
 
 from tdgen.paths import atomic_write_bytes
 
-CACHE_FORMAT = 1  # bump when the saved layout changes, so old caches are not misread
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the tdgen package
+# The modules whose code trains an agent (see training_sources); their source is part of every cache key.
+TRAINING_MODULES = (
+    "tdgen.agents.dqn",
+    "tdgen.agents.networks",
+    "tdgen.agents.ppo",
+    "tdgen.agents.runner",
+    "tdgen.envs",
+    "tdgen.maze",
+    "tdgen.validate",
+)
+# The libraries whose versions are part of every cache key (envpool only where it is installed).
+LIBRARIES = ("jax", "jaxlib", "numpy", "flax", "optax", "gymnax", "flashbax", "jaxued", "envpool")
+MANIFEST, RESULT, STATE = "config.json", "result.msgpack", "state.msgpack"  # file names in a cache entry
+
+
+class CacheWarning(UserWarning):
+    """A cached run failed a check and is trained again; the message names the entry, the file and the check."""
+
+
+class CorruptEntryError(Exception):
+    """A cache entry that must not be loaded; the message says which file failed which check."""
 
 
 class Trainer(NamedTuple):
@@ -81,17 +118,30 @@ def episode_metrics(done: jax.Array, episode_return: jax.Array) -> dict[str, jax
     return {"episode_return": jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan), "episodes": count}
 
 
-def final_return(metrics: dict[str, np.ndarray], fraction: float = 0.1) -> np.ndarray:
+def final_return(metrics: dict[str, np.ndarray], fraction: float = 0.1, warn: bool = True) -> np.ndarray:
     """Mean episode return over the last ``fraction`` of updates, per seed: ``[seeds, updates] -> [seeds]``.
 
-    Each update's mean return is weighted by its number of finished episodes.
+    Each update's mean return is weighted by its number of finished episodes.  A seed
+    that finished no episode in that window has no return there: NaN (not 0), and,
+    unless ``warn=False`` (e.g. for a progress display), a ``RuntimeWarning`` says how
+    many seeds that was.
     """
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
     returns, counts = np.asarray(metrics["episode_return"]), np.asarray(metrics["episodes"])
     tail = max(1, round(returns.shape[-1] * fraction))
     r, c = returns[..., -tail:], counts[..., -tail:]
-    return np.where(c > 0, np.nan_to_num(r) * c, 0.0).sum(-1) / np.maximum(c.sum(-1), 1)
+    episodes = c.sum(-1)
+    mean = np.where(c > 0, np.nan_to_num(r) * c, 0.0).sum(-1) / np.maximum(episodes, 1)
+    empty = episodes == 0
+    if warn and np.any(empty):
+        warnings.warn(
+            f"final_return: {int(np.sum(empty))} of {np.size(empty)} seed(s) finished no episode in the last "
+            f"{tail} update(s); their return is NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return np.where(empty, np.nan, mean)
 
 
 def shard_seeds(tree: Any) -> Any:
@@ -217,29 +267,157 @@ def make_train(
     return jax.jit(train)
 
 
-def cache_key(config: Any, rngs: jax.Array) -> str:
-    """``<ConfigClass>-<16 hex digits>``: a hash of the frozen config dataclass, the seeds' keys and the format."""
+def training_sources(package_dir: Path | None = None) -> list[Path]:
+    """The source files of :data:`TRAINING_MODULES`, the modules whose code trains an agent, sorted.
+
+    They are the trainers (:mod:`~tdgen.agents.ppo`, :mod:`~tdgen.agents.dqn`), their
+    networks, this runner, the environments (:mod:`tdgen.envs`, :mod:`tdgen.maze`) and
+    the value checks these run (:mod:`tdgen.validate`).  Every tdgen module they import
+    is among them except :mod:`tdgen.profiles`, which reaches an agent only through its
+    config, and :mod:`tdgen.paths`, which writes files.  ``package_dir`` is the ``tdgen``
+    package folder (default: this one).
+    """
+    package_dir = package_dir or PACKAGE_DIR
+    return sorted(package_dir.joinpath(*module.split(".")[1:]).with_suffix(".py") for module in TRAINING_MODULES)
+
+
+def source_hash(package_dir: Path | None = None) -> str:
+    """SHA-256 over the relative path, size and bytes of every file of :func:`training_sources`, in sorted order."""
+    package_dir = package_dir or PACKAGE_DIR
+    digest = hashlib.sha256()
+    for path in training_sources(package_dir):
+        data = path.read_bytes()
+        digest.update(f"{path.relative_to(package_dir).as_posix()}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+# The source of the training code this process runs: hashed when the trainers import this module (later edits
+# on disk reach a process only when it restarts).  It is the ``source`` of every cache key.
+SOURCE_HASH = source_hash()
+
+
+def _warn_if_source_changed() -> None:
+    """One line when the training source on disk is no longer the one this process imported and keys runs by."""
+    if source_hash() != SOURCE_HASH:
+        warnings.warn(
+            "the training source in tdgen changed since it was imported: this process still trains and caches "
+            "with the imported code; restart it (the kernel) to use the new code",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def library_versions() -> dict[str, str | None]:
+    """The versions of Python and of every library in :data:`LIBRARIES` (``None`` for one not installed)."""
+    return {"python": platform.python_version(), **{name: _version(name) for name in LIBRARIES}}
+
+
+def key_ingredients(config: Any, rngs: jax.Array) -> dict[str, Any]:
+    """What determines a run, as its manifest stores it: ``config``, ``seeds``, ``source`` and ``versions``.
+
+    ``config``: the frozen config dataclass as a dict; ``seeds``: the keys of ``rngs``;
+    ``source``: :data:`SOURCE_HASH`; ``versions``: :func:`library_versions`.  Tuples
+    become lists, as in JSON, so the result compares equal to a manifest read back.
+    """
     if not dataclasses.is_dataclass(config):
         raise TypeError(f"config must be a dataclass, got {type(config).__name__}")
-    payload = {
+    ingredients = {
         "config": dataclasses.asdict(config),
-        "rngs": np.asarray(rngs).tolist(),
-        "format": CACHE_FORMAT,
+        "seeds": np.asarray(rngs).tolist(),
+        "source": SOURCE_HASH,
+        "versions": library_versions(),
     }
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    return json.loads(json.dumps(ingredients))
+
+
+def _entry_name(config: Any, ingredients: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:16]
     return f"{type(config).__name__}-{digest}"
 
 
+def cache_key(config: Any, rngs: jax.Array) -> str:
+    """``<ConfigClass>-<16 hex digits>``: the name of a run's cache entry, a hash of its :func:`key_ingredients`."""
+    return _entry_name(config, key_ingredients(config, rngs))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write the entry's manifest, ``{"key": key ingredients, "files": {name: SHA-256}}``, atomically."""
+    atomic_write_bytes(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    """The entry's manifest; :class:`CorruptEntryError` if it is missing, unreadable or not a manifest."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_bytes())
+    except (OSError, ValueError) as error:
+        raise CorruptEntryError(f"{MANIFEST} is unreadable ({error})") from error
+    if not isinstance(manifest, dict) or not all(isinstance(manifest.get(k), dict) for k in ("key", "files")):
+        raise CorruptEntryError(f"{MANIFEST} is not a manifest (it lacks a key or a list of files)")
+    return manifest
+
+
+def _checked_manifest(folder: Path, ingredients: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of the entry in ``folder`` if it was written for the run of ``ingredients``.
+
+    A folder without a manifest or saved files is a new entry: it gets a manifest with
+    no files.  Otherwise a missing or unreadable manifest, or one whose ingredients
+    differ from ``ingredients``, raises :class:`CorruptEntryError` (naming those that differ).
+    """
+    if not (folder / MANIFEST).exists() and not any(folder.glob("*.msgpack")):
+        manifest = {"key": ingredients, "files": {}}
+        _write_manifest(folder, manifest)
+        return manifest
+    manifest = _read_manifest(folder)
+    differ = [name for name in ingredients if manifest["key"].get(name) != ingredients[name]]
+    if differ:
+        verb = "differs" if len(differ) == 1 else "differ"
+        raise CorruptEntryError(f"{MANIFEST} was written for another run: its {' and '.join(differ)} {verb}")
+    return manifest
+
+
 def _save(path: Path, tree: Any) -> None:
-    """Write the leaves of ``tree`` (any pytree: flax, optax and flashbax states alike) atomically as msgpack."""
-    atomic_write_bytes(path, serialization.to_bytes(jax.device_get(jax.tree.leaves(tree))))
+    """Write the leaves of ``tree`` (any pytree: flax, optax and flashbax states alike) atomically as msgpack.
+
+    Then its SHA-256 goes into the manifest of the folder, which is rewritten atomically.
+    """
+    data = serialization.to_bytes(jax.device_get(jax.tree.leaves(tree)))
+    atomic_write_bytes(path, data)
+    manifest = _read_manifest(path.parent)
+    manifest["files"][path.name] = _sha256(data)
+    _write_manifest(path.parent, manifest)
 
 
-def _load(path: Path, template: Any) -> Any:
-    """Read ``path`` into the structure of ``template`` (arrays or ``ShapeDtypeStruct``s), checking every shape."""
+def _load(folder: Path, name: str, manifest: dict[str, Any], template: Any) -> Any:
+    """Read ``folder/name`` into the structure of ``template`` (arrays or ``ShapeDtypeStruct``s).
+
+    The file must be in ``manifest``, readable and match its SHA-256 there, else
+    :class:`CorruptEntryError`.  A sound file that does not fit ``template`` (a trainer
+    other than the config's) raises ``ValueError``: every shape is checked.
+    """
+    path, expected = folder / name, manifest["files"].get(name)
+    if expected is None:
+        raise CorruptEntryError(f"{name} is not in {MANIFEST}")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorruptEntryError(f"{name} is unreadable ({error.strerror or error})") from error
+    if (actual := _sha256(data)) != expected:
+        raise CorruptEntryError(f"{name} fails its checksum (SHA-256 {actual[:12]}…, {MANIFEST} has {expected[:12]}…)")
     leaves, treedef = jax.tree.flatten(template)
     try:
-        loaded = serialization.from_bytes(leaves, path.read_bytes())
+        loaded = serialization.from_bytes(leaves, data)
     except ValueError as error:
         raise ValueError(f"checkpoint {path} does not match this run: {error}") from error
     for got, want in zip(loaded, leaves, strict=True):
@@ -248,6 +426,37 @@ def _load(path: Path, template: Any) -> Any:
                 f"checkpoint {path} does not match this run: a leaf has shape {np.shape(got)}, not {want.shape}"
             )
     return jax.tree.unflatten(treedef, [np.asarray(x, dtype=w.dtype) for x, w in zip(loaded, leaves, strict=True)])
+
+
+class _Resume(NamedTuple):
+    """Where a run continues: after chunk ``done``, from ``state`` (``None``: from the start), with what it saved."""
+
+    done: int
+    state: Any
+    params: list[Any]  # parameters at checkpoints 0 … done
+    metrics: list[dict[str, np.ndarray]]  # metrics of chunks 1 … done
+
+
+def _restore(
+    folder: Path, ingredients: dict[str, Any], run_t: Run, state_t: Any, params_t: Any, metrics_t: Any
+) -> Run | _Resume:
+    """What the entry in ``folder`` holds for the run of ``ingredients``: its finished :class:`Run`, or where to resume.
+
+    ``run_t``, ``state_t``, ``params_t``, ``metrics_t``: templates of the result, the
+    full state, one checkpoint's parameters and one chunk's metrics.  Every file is
+    checked before it is read (:func:`_load`), so this raises :class:`CorruptEntryError`.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = _checked_manifest(folder, ingredients)
+    if RESULT in manifest["files"]:
+        return _load(folder, RESULT, manifest, run_t)
+    if STATE not in manifest["files"]:
+        return _Resume(0, None, [], [])
+    saved = _load(folder, STATE, manifest, {"chunk": jax.ShapeDtypeStruct((), np.int32), "state": state_t})
+    done = int(saved["chunk"])
+    params = [_load(folder, f"params_{k}.msgpack", manifest, params_t) for k in range(done + 1)]
+    metrics = [_load(folder, f"metrics_{k}.msgpack", manifest, metrics_t) for k in range(1, done + 1)]
+    return _Resume(done, saved["state"], params, metrics)
 
 
 def run_cached(
@@ -268,33 +477,39 @@ def run_cached(
     its last write is at least ``1 / checkpoint_overhead`` times that write's duration
     (``None``: after every chunk), so writing a large replay buffer costs at most
     that fraction of the run.  An interrupted run resumes from ``state``.  A finished
-    run is collapsed into ``result.msgpack``, which later calls load.  ``progress``
-    shows a bar updated every ``progress_every`` updates from inside each chunk.
+    run is collapsed into ``result.msgpack``, which later calls load.  An entry that
+    fails a check is reported (:class:`CacheWarning`), discarded and trained again.
+    ``progress`` shows a bar updated every ``progress_every`` updates from inside each chunk.
     """
-    folder = Path(cache_dir) / cache_key(config, rngs)
+    _warn_if_source_changed()
+    ingredients = key_ingredients(config, rngs)
+    folder = Path(cache_dir) / _entry_name(config, ingredients)
     every = (progress_every or default_progress_every(trainer)) if progress else None
     init, chunk, params_of = _batched(trainer, every)
     state_t = jax.eval_shape(init, rngs)
     params_t = jax.eval_shape(params_of, state_t)
     metrics_t = jax.eval_shape(chunk, state_t, jnp.int32(0))[1]
-    result = folder / "result.msgpack"
-    if result.exists():
-        n_points, n_updates = trainer.num_checkpoints + 1, trainer.num_checkpoints * trainer.updates_per_chunk
-        template = Run(
-            jax.tree.map(lambda t: jax.ShapeDtypeStruct((t.shape[0], n_points, *t.shape[1:]), t.dtype), params_t),
-            jax.tree.map(lambda t: jax.ShapeDtypeStruct((t.shape[0], n_updates), t.dtype), metrics_t),
-        )
-        return _load(result, template), folder
-
-    atomic_write_bytes(folder / "config.json", json.dumps(dataclasses.asdict(config), indent=1).encode())
-    if (folder / "state.msgpack").exists():
-        saved = _load(folder / "state.msgpack", {"chunk": jax.ShapeDtypeStruct((), np.int32), "state": state_t})
-        done, state = int(saved["chunk"]), shard_seeds(saved["state"])
+    n_points, n_updates = trainer.num_checkpoints + 1, trainer.num_checkpoints * trainer.updates_per_chunk
+    run_t = Run(
+        jax.tree.map(lambda t: jax.ShapeDtypeStruct((t.shape[0], n_points, *t.shape[1:]), t.dtype), params_t),
+        jax.tree.map(lambda t: jax.ShapeDtypeStruct((t.shape[0], n_updates), t.dtype), metrics_t),
+    )
+    templates = (run_t, state_t, params_t, metrics_t)
+    try:
+        saved = _restore(folder, ingredients, *templates)
+    except CorruptEntryError as problem:
+        warnings.warn(f"discarded the cached run {folder}, training it again: {problem}", CacheWarning, stacklevel=2)
+        shutil.rmtree(folder)
+        saved = _restore(folder, ingredients, *templates)
+    if isinstance(saved, Run):
+        return saved, folder
+    done, state, params, metrics = saved
+    if state is None:
+        state = init(shard_seeds(rngs))
+        params = [jax.device_get(params_of(state))]
+        _save(folder / "params_0.msgpack", params[0])
     else:
-        done, state = 0, init(shard_seeds(rngs))
-        _save(folder / "params_0.msgpack", params_of(state))
-    params = [_load(folder / f"params_{k}.msgpack", params_t) for k in range(done + 1)]
-    metrics = [_load(folder / f"metrics_{k}.msgpack", metrics_t) for k in range(1, done + 1)]
+        state = shard_seeds(state)
     steps = trainer.updates_per_chunk * trainer.steps_per_update
     bar = tqdm(total=trainer.num_checkpoints * steps, initial=done * steps, unit="step", disable=not progress)
     bar.set_description(f"{type(config).__name__} ×{rngs.shape[0]} seeds (steps per seed)")
@@ -318,17 +533,19 @@ def run_cached(
                     checkpoint_overhead is None or k == done + 1 or trained * checkpoint_overhead >= state_cost
                 ):
                     start = time.perf_counter()
-                    _save(folder / "state.msgpack", {"chunk": np.int32(k), "state": state})
+                    _save(folder / STATE, {"chunk": np.int32(k), "state": state})
                     trained, state_cost = 0.0, time.perf_counter() - start
                 bar.update(k * steps - bar.n)
-                bar.set_postfix(episode_return=f"{final_return(metrics[-1], fraction=1.0).mean():.2f}")
+                bar.set_postfix(episode_return=f"{final_return(metrics[-1], fraction=1.0, warn=False).mean():.2f}")
     finally:
         _SINKS.pop(id(trainer), None)
     run = Run(
         jax.tree.map(lambda *p: np.stack(p, axis=1), *params),
         jax.tree.map(lambda *m: np.concatenate(m, axis=1), *metrics),
     )
-    _save(result, run)
-    for path in [*folder.glob("params_*.msgpack"), *folder.glob("metrics_*.msgpack"), folder / "state.msgpack"]:
+    _save(folder / RESULT, run)
+    manifest = _read_manifest(folder)
+    _write_manifest(folder, {**manifest, "files": {RESULT: manifest["files"][RESULT]}})
+    for path in [*folder.glob("params_*.msgpack"), *folder.glob("metrics_*.msgpack"), folder / STATE]:
         path.unlink(missing_ok=True)
     return run, folder
