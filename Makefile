@@ -11,37 +11,65 @@ TDGEN_PROFILE ?= quick
 export TDGEN_PROFILE
 export TDGEN_ROOT := $(CURDIR)
 
-.PHONY: book test lint notebooks clean help
+.PHONY: book test check-book check-results lint notebooks clean help lock
 
 help:
 	@echo "make book   execute every notebook (TDGEN_PROFILE=$(TDGEN_PROFILE)) and build the HTML book in _build/html"
-	@echo "make test   lint, unit tests, every notebook under nbval at the smoke profile, and the smoke book in a browser"
+	@echo "make test   lint, unit tests, every notebook under nbval at the smoke profile (and check-book if a book is built)"
+	@echo "make check-book     linkcheck and headless Chromium over the built book in _build/html"
+	@echo "make check-results  the regenerated results/$$TDGEN_PROFILE against the committed ones"
 	@echo "make lint   ruff over src, tests, notebooks and book extensions"
 	@echo "make notebooks  re-pair notebooks/*.ipynb with their jupytext .py sources"
 	@echo "make clean  remove the built book and its execution cache"
+	@echo "make lock   regenerate requirements.lock and requirements-colab.txt from pyproject.toml (UPGRADE=--upgrade: newest releases)"
 
-$(STAMP): pyproject.toml
+# .venv gets exactly the pins of requirements.lock, each checked against its hashes, then tdgen itself.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11 (or newer)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[book,test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# requirements.lock: every package of .venv (pyproject's dependencies and extras book and test) for
+# Python 3.11 on Linux x86_64, with hashes. requirements-colab.txt: the same versions without the
+# book and test tools, plus JAX for CUDA, for the notebooks' Colab cell (Colab's Python, 3.13 now;
+# Colab keeps its own pandas). Pins still allowed by pyproject stay; `make lock UPGRADE=--upgrade`
+# moves every pin to the newest release.
+COLAB_PYTHON ?= 3.13
+UV_COMPILE = $(BIN)/python -m uv pip compile pyproject.toml --quiet --python-platform x86_64-manylinux_2_28 \
+	--custom-compile-command 'make lock' $(UPGRADE)
+
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv>=0.5'
+	$(UV_COMPILE) --python-version 3.11 --extra book --extra test --generate-hashes -o requirements.lock
+	$(UV_COMPILE) --python-version $(COLAB_PYTHON) --extra gpu --constraint requirements.lock \
+		--no-emit-package pandas --no-annotate -o requirements-colab.txt
 
 book: $(STAMP)
 	$(BIN)/python -m tdgen.booktools cache-guard _build/.jupyter_cache
 	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 	@echo "Book built: open _build/html/index.html"
 
-SMOKE_BOOK := _build/smoke
-
 test: lint
 	$(BIN)/python -m pytest tests --ignore=tests/browser
 	$(BIN)/python -m tdgen.booktools check-pairs notebooks
 	TDGEN_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/*.ipynb
-	TDGEN_PROFILE=smoke $(BIN)/python -m tdgen.booktools cache-guard $(SMOKE_BOOK)/_build/.jupyter_cache
-	TDGEN_PROFILE=smoke $(BIN)/jupyter-book build . --all --path-output $(SMOKE_BOOK) --warningiserror --nitpick --keep-going
-	TDGEN_PROFILE=smoke $(BIN)/jupyter-book build . --path-output $(SMOKE_BOOK) --builder linkcheck
-	TDGEN_BOOK_HTML=$(SMOKE_BOOK)/_build/html $(BIN)/python -m pytest tests/browser
+	@if [ -f _build/html/index.html ]; then $(MAKE) --no-print-directory check-book; \
+	else echo "No built book in _build/html: the browser check runs with 'make check-book' after 'make book'."; fi
+
+# The built book as a reader meets it: Sphinx's linkcheck (local links; reads the pages from
+# the execution cache, executes nothing) and the pages in headless Chromium.
+check-book: $(STAMP)
+	$(BIN)/jupyter-book build . --builder linkcheck
+	TDGEN_BOOK_HTML=_build/html $(BIN)/python -m pytest tests/browser
+
+# The results the last `make book` wrote against those committed at HEAD (strict on the
+# committed run's lock and CPU; see tdgen.compare).
+check-results: $(STAMP)
+	$(BIN)/python -m tdgen.booktools compare-results results/$(TDGEN_PROFILE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks book benchmarks

@@ -1,7 +1,8 @@
 """The book's Sphinx extension: generated tables, read order, and one upstream fix.
 
-``{claims-table}`` is filled from ``results/<profile>/claim*.json``, ``{profiles-table}``
-from ``tdgen.profiles`` and ``{build-environment}`` from the building machine.
+``{claims-table}`` is filled from ``results/<profile>/claim*.json``, ``{provenance-table}``
+from the provenance blocks of the same files, ``{profiles-table}`` from
+``tdgen.profiles`` and ``{build-environment}`` from the building machine.
 
 Pages that use it are read *after* every notebook (whose execution writes the
 results files) and are re-read on every build, so the dashboard always shows the
@@ -23,12 +24,22 @@ from docutils.statemachine import StringList
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from tdgen.dashboard import dashboard, environment_table, profiles_table
+from tdgen.dashboard import dashboard, environment_table, profiles_table, provenance_table
 from tdgen.profiles import get_profile
 from tdgen.results import load_claims
 
 # Pages re-read after the notebooks on every build: the dashboards and the status page.
 PAGES = ("book/intro", "book/claims", "book/reproducing")
+
+
+def _claims(directive: SphinxDirective) -> list[dict]:
+    """The validated results files of the building profile, each noted as a dependency of the page."""
+    profile = get_profile().name
+    root = Path(directive.env.srcdir)
+    claims = load_claims(profile, root)
+    for claim in claims:
+        directive.env.note_dependency(str(root / "results" / profile / f"claim{claim['claim']}.json"))
+    return claims
 
 
 class ClaimsTable(SphinxDirective):
@@ -40,9 +51,7 @@ class ClaimsTable(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         profile = get_profile().name
         root = Path(self.env.srcdir)
-        claims = load_claims(profile, root)
-        for claim in claims:
-            self.env.note_dependency(str(root / "results" / profile / f"claim{claim['claim']}.json"))
+        claims = _claims(self)
         page_dir = (root / self.env.docname).parent
         prefix = Path("/".join([".."] * len(page_dir.relative_to(root).parts))).as_posix() + "/"
         text = dashboard(claims, profile, prefix=prefix, with_details="summary-only" not in self.options)
@@ -53,6 +62,15 @@ def _parse_markdown(directive: SphinxDirective, text: str, source: str) -> list[
     container = nodes.container()
     directive.state.nested_parse(StringList(text.splitlines(), source=source), directive.content_offset, container)
     return [container]
+
+
+class ProvenanceTable(SphinxDirective):
+    """``{provenance-table}``: per claim, the commit, lock, versions, device, CPU and wall time of its numbers."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        return _parse_markdown(self, provenance_table(_claims(self)), "provenance-table")
 
 
 class ProfilesTable(SphinxDirective):
@@ -101,6 +119,7 @@ def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, conte
 
 def setup(app: Sphinx) -> dict:
     app.add_directive("claims-table", ClaimsTable)
+    app.add_directive("provenance-table", ProvenanceTable)
     app.add_directive("profiles-table", ProfilesTable)
     app.add_directive("build-environment", BuildEnvironment)
     app.connect("env-before-read-docs", _read_dashboards_last)

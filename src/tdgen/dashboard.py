@@ -1,6 +1,12 @@
-"""The claims dashboard: MyST markdown generated from the results files (never typed by hand)."""
+"""The claims dashboard: MyST markdown generated from the results files (never typed by hand).
+
+Every verdict shown is re-derived from the numbers (:func:`tdgen.results.test_verdict`,
+:func:`tdgen.results.claim_verdict`), never read from a stored string.
+"""
 
 from __future__ import annotations
+
+from tdgen.results import claim_verdict, test_verdict
 
 
 def format_number(x: float | None) -> str:
@@ -31,10 +37,10 @@ def summary_table(claims: list[dict], prefix: str = "../") -> str:
     ]
     for claim in claims:
         primary = [t for t in claim["tests"] if t["primary"]]
-        passed = sum(t["verdict"] == "reproduced" for t in primary)
+        passed = sum(test_verdict(t) == "reproduced" for t in primary)
         figure = f"![]({prefix}{claim['figure']}){{w=160px}}" if claim.get("figure") else ""
         lines.append(
-            f"| {_link(claim)} | {figure} | {passed} of {len(primary)} | {_verdict(claim['verdict'])} "
+            f"| {_link(claim)} | {figure} | {passed} of {len(primary)} | {_verdict(claim_verdict(claim['tests']))} "
             f"| `{claim['profile']}` |"
         )
     return "\n".join(lines)
@@ -43,7 +49,7 @@ def summary_table(claims: list[dict], prefix: str = "../") -> str:
 def details(claim: dict) -> str:
     """A claim's statement and every recorded test with statistic, value, 95% CI, threshold and verdict."""
     lines = [
-        f"### {_link(claim)}: {_verdict(claim['verdict'])}",
+        f"### {_link(claim)}: {_verdict(claim_verdict(claim['tests']))}",
         "",
         f"> {claim['statement']}",
         "",
@@ -56,7 +62,7 @@ def details(claim: dict) -> str:
         role = "" if t["primary"] else " (secondary)"
         lines.append(
             f"| {t['name']}{role} | {t['statistic']} | {format_number(t['value'])} | {ci}{over} "
-            f"| {_needs(t)} | {_verdict(t['verdict'])} |"
+            f"| {_needs(t)} | {_verdict(test_verdict(t))} |"
         )
     return "\n".join(lines)
 
@@ -127,3 +133,28 @@ def environment_table() -> str:
         except metadata.PackageNotFoundError:
             rows.append((package, "not installed"))
     return "\n".join(["| | |", "|---|---|", *(f"| {key} | {value} |" for key, value in rows)])
+
+
+def provenance_table(claims: list[dict]) -> str:
+    """One row per claim: where its numbers came from (commit, lock, versions, device, CPU, wall time)."""
+    if not claims:
+        return "No results files for this profile yet."
+    header = ["Claim", "Commit", "Lock", "Python", "jax / jaxlib", "numpy", "flax", "optax", "gymnax", "Device", "CPU"]
+    lines = ["| " + " | ".join([*header, "Wall time"]) + " |", "|---" * (len(header) + 1) + "|"]
+    for claim in claims:
+        p = claim.get("provenance") or {}
+        v = p.get("versions") or {}
+        short = lambda x, n=10: f"`{x[:n]}`" if x else "–"
+        cells = [
+            str(claim["claim"]),
+            short(p.get("commit"), 10) + (" (modified)" if str(p.get("commit", "")).endswith("+dirty") else ""),
+            short(p.get("lock_sha256"), 12),
+            v.get("python") or "–",
+            f"{v.get('jax') or '–'} / {v.get('jaxlib') or '–'}",
+            *(v.get(k) or "–" for k in ("numpy", "flax", "optax", "gymnax")),
+            p.get("device") or "–",
+            f"{p.get('cpu') or '–'} ({p.get('cpu_count') or '?'} cores)",
+            "–" if p.get("wall_time_s") is None else f"{p['wall_time_s'] / 60:.1f} min",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

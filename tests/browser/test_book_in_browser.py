@@ -1,7 +1,7 @@
 """The built book as a reader meets it: links resolve, images load, no JavaScript errors.
 
-Runs on the HTML book named by ``TDGEN_BOOK_HTML`` (``make test`` builds the smoke
-profile's book and sets it).  The link check needs only Python; the page checks
+Runs on the HTML book named by ``TDGEN_BOOK_HTML`` (``make check-book`` sets it to the
+book ``make book`` built in ``_build/html``).  The link check needs only Python; the page checks
 open the book in headless Chromium, served from 127.0.0.1, and save screenshots
 to ``<book>/../screenshots/``.  They are skipped, with the reason, when Chromium or
 chromedriver is missing.
@@ -25,9 +25,13 @@ BOOK_ENV = "TDGEN_BOOK_HTML"
 BOOK = Path(os.environ[BOOK_ENV]).resolve() if os.environ.get(BOOK_ENV) else None
 pytestmark = pytest.mark.skipif(
     BOOK is None or not (BOOK / "index.html").exists(),
-    reason=f"no built book: set {BOOK_ENV} to a built _build/html (make test does this after building the smoke book)",
+    reason=f"no built book: set {BOOK_ENV} to a built _build/html (make check-book does this after make book)",
 )
-PAGES = {"landing": "book/intro.html", "notebook": "notebooks/02_td_fitting_order.html"}
+PAGES = {
+    "landing": "book/intro.html",
+    "notebook": "notebooks/02_td_fitting_order.html",
+    "reproducing": "book/reproducing.html",
+}
 
 
 class _References(HTMLParser):
@@ -151,3 +155,16 @@ def test_page_renders_without_errors(name, server, browser):
     assert browser.title, "page has no title"
     assert not broken_images, f"images that did not load: {broken_images}"
     assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_reproducing_page_shows_where_each_claims_numbers_came_from():
+    import json
+
+    html = (BOOK / "book" / "reproducing.html").read_text(encoding="utf-8")
+    profile = os.environ.get("TDGEN_PROFILE", "quick")
+    claims = sorted((BOOK.parent.parent / "results" / profile).glob("claim*.json"))
+    assert "Where each claim" in html, "the Reproducing page has no provenance section"
+    assert claims, f"no results files of the {profile} profile next to the book"
+    for path in claims:
+        commit = (json.loads(path.read_text()).get("provenance") or {}).get("commit")
+        assert commit and commit[:10] in html, f"{path.name}'s commit is not on the Reproducing page"
