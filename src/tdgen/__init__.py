@@ -11,7 +11,9 @@ Modules:
   agents    – MinAtar networks, PPO and DQN as one jit-compiled scan, cached and checkpointed runs.
   interference – update matrices, the gradient kernel (empirical NTK) and interference summaries.
   stats     – bootstrap confidence intervals and verdicts.
-  results   – the per-claim results files shown on the claims page.
+  results   – the per-claim results files shown on the claims page, validated, verdicts re-derived.
+  provenance – commit, lock, versions, device and CPU of a result; compare – regenerated against committed results.
+  validate  – the checks every config and budget runs on its fields.
   plotting  – the book's figure theme and figure saving.
   paths, booktools, dashboard – where outputs go; the book's build tools and generated tables.
 """

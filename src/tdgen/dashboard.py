@@ -136,25 +136,25 @@ def environment_table() -> str:
 
 
 def provenance_table(claims: list[dict]) -> str:
-    """One row per claim: where its numbers came from (commit, lock, versions, device, CPU, wall time)."""
+    """Where each claim's numbers came from: one column per claim, one row per field of its provenance."""
     if not claims:
         return "No results files for this profile yet."
-    header = ["Claim", "Commit", "Lock", "Python", "jax / jaxlib", "numpy", "flax", "optax", "gymnax", "Device", "CPU"]
-    lines = ["| " + " | ".join([*header, "Wall time"]) + " |", "|---" * (len(header) + 1) + "|"]
-    for claim in claims:
-        p = claim.get("provenance") or {}
-        v = p.get("versions") or {}
-        short = lambda x, n=10: f"`{x[:n]}`" if x else "–"
-        cells = [
-            str(claim["claim"]),
-            short(p.get("commit"), 10) + (" (modified)" if str(p.get("commit", "")).endswith("+dirty") else ""),
-            short(p.get("lock_sha256"), 12),
-            v.get("python") or "–",
-            f"{v.get('jax') or '–'} / {v.get('jaxlib') or '–'}",
-            *(v.get(k) or "–" for k in ("numpy", "flax", "optax", "gymnax")),
-            p.get("device") or "–",
-            f"{p.get('cpu') or '–'} ({p.get('cpu_count') or '?'} cores)",
-            "–" if p.get("wall_time_s") is None else f"{p['wall_time_s'] / 60:.1f} min",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+    provenances = [claim.get("provenance") or {} for claim in claims]
+    packages = list(dict.fromkeys(name for p in provenances for name in p.get("versions") or {}))
+
+    def commit(p: dict) -> str:
+        text = p.get("commit")
+        return f"`{text[:10]}`" + (" (modified)" if text.endswith("+dirty") else "") if text else "–"
+
+    rows: list[tuple[str, object]] = [
+        ("commit", commit),
+        ("lock", lambda p: f"`{p['lock_sha256'][:12]}`" if p.get("lock_sha256") else "–"),
+        *((name, lambda p, n=name: (p.get("versions") or {}).get(n) or "–") for name in packages),
+        ("device", lambda p: p.get("device") or "–"),
+        ("CPU", lambda p: f"{p['cpu']}, {p.get('cpu_count') or '?'} cores" if p.get("cpu") else "–"),
+        ("OPENBLAS_CORETYPE", lambda p: (p.get("numeric_env") or {}).get("OPENBLAS_CORETYPE") or "–"),
+        ("wall time", lambda p: "–" if p.get("wall_time_s") is None else f"{p['wall_time_s'] / 60:.1f} min"),
+    ]
+    lines = ["| | " + " | ".join(f"Claim {c['claim']}" for c in claims) + " |", "|---" * (len(claims) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(cell(p) for p in provenances) + " |" for label, cell in rows]
     return "\n".join(lines)
