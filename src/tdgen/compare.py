@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tdgen.provenance import same_environment
-from tdgen.results import claim_files, claim_verdict, read_claim, test_verdict
+from tdgen.results import claim_files, claim_verdict, read_claim, test_verdict, validate_claim
 
 RTOL = 1e-9
 
@@ -118,8 +118,6 @@ def committed_claim(path: Path, ref: str = "HEAD") -> dict | None:
     shown = subprocess.run(["git", "show", f"{ref}:{relative}"], cwd=root, capture_output=True)
     if shown.returncode:
         return None
-    from tdgen.results import validate_claim
-
     try:
         return validate_claim(json.loads(shown.stdout), Path(f"{ref}:{relative}"))
     except json.JSONDecodeError as error:

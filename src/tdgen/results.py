@@ -224,9 +224,11 @@ def read_claim(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ResultsFileError(f"{path}: not a readable JSON file ({error})") from error
     validate_claim(claim, path)
-    number = int(RESULTS_FILE.fullmatch(Path(path).name).group(1)) if RESULTS_FILE.fullmatch(Path(path).name) else None
-    if number is not None and claim["claim"] != number:
-        raise ResultsFileError(f"{path}: field 'claim' is {claim['claim']}, but the file is named for claim {number}")
+    named = RESULTS_FILE.fullmatch(Path(path).name)
+    if named and claim["claim"] != int(named.group(1)):
+        raise ResultsFileError(
+            f"{path}: field 'claim' is {claim['claim']}, but the file is named for claim {named.group(1)}"
+        )
     return claim
 
 
