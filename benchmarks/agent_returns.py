@@ -4,7 +4,7 @@ Run on demand (not part of the tests)::
 
     python benchmarks/agent_returns.py [--profile quick] [--env Breakout-MinAtar] [--cache-dir DIR]
 
-Runs go through :func:`tdgen.agents.runner.run_cached`, so a finished run is loaded,
+Runs go through :func:`tdgen.rl.runner.run_cached`, so a finished run is loaded,
 not retrained (its wall time is then the load time; pass a fresh ``--cache-dir`` to
 time training).  The final return of a seed is the mean return of the episodes that
 ended in the last 10% of its updates.
@@ -19,9 +19,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from tdgen.agents import dqn, ppo, runner
 from tdgen.paths import output_dir
 from tdgen.profiles import get_profile
+from tdgen.rl import dqn, ppo, runner
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ import time
 
 import jax
 
-from tdgen.agents import dqn, ppo
 from tdgen.envs import make_env
+from tdgen.rl import dqn, ppo
 
 ENV_NAME = "Breakout-MinAtar"
 

@@ -24,9 +24,9 @@ import dataclasses
 import jax
 from bench_minatar import random_rollout, timed
 
-from tdgen.agents import dqn, ppo
 from tdgen.envs import level_split
 from tdgen.profiles import get_profile
+from tdgen.rl import dqn, ppo
 
 CHECKPOINTS = 10  # parameter copies kept per run (the profile keeps 50: a copy per chunk, negligible at this scale)
 

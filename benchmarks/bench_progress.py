@@ -19,7 +19,7 @@ import time
 
 import jax
 
-from tdgen.agents import dqn, ppo, runner
+from tdgen.rl import dqn, ppo, runner
 
 ENV_NAME = "Breakout-MinAtar"
 

@@ -7,8 +7,8 @@ Run on demand (not part of the tests; needs ``pip install -e '.[bench]'`` for re
 rejax (PyPI ``rejax``) jit-compiles its whole training loop like our agents do.  Both
 sides train on gymnax ``Breakout-MinAtar`` in this process, seeds as one ``vmap``, for
 the same number of environment steps (ours rounded down to whole updates; rejax gets
-exactly that many), with the defaults of :class:`~tdgen.agents.ppo.PPOConfig` and
-:class:`~tdgen.agents.dqn.DQNConfig`, and our MinAtar torso with our heads (thin
+exactly that many), with the defaults of :class:`~tdgen.rl.ppo.PPOConfig` and
+:class:`~tdgen.rl.dqn.DQNConfig`, and our MinAtar torso with our heads (thin
 adapters below); rejax's own default network (MLP 64-64, swish) is timed as a second
 reference.  Timings exclude compilation (``bench_minatar.timed``); ours runs without
 its progress bar and with one checkpoint chunk, rejax with its evaluation switched off.
@@ -41,8 +41,8 @@ import jax
 import jax.numpy as jnp
 from bench_minatar import ENV_NAME, parse_budget, random_rollout, timed
 
-from tdgen.agents import dqn, ppo, runner
-from tdgen.agents.networks import MinAtarTorso, QNetwork
+from tdgen.rl import dqn, ppo, runner
+from tdgen.rl.networks import MinAtarTorso, QNetwork
 
 try:
     import rejax

@@ -39,7 +39,7 @@ if "google.colab" in sys.modules:
 # that follow one another.
 #
 # **Setup.** Six policy-evaluation problems, each a Markov chain $P^\pi$ (see
-# `tdgen.mdp`): a random walk on a ring and on a chain, a uniform random walk in an
+# `tdgen.envs.tabular`): a random walk on a ring and on a chain, a uniform random walk in an
 # open gridworld and in the four-rooms gridworld {cite}`sutton1999between`, a gridworld
 # on a cylinder whose policy drifts to the right (a non-reversible chain), and a random
 # sparse MDP. Smoothness is measured two ways:
@@ -57,8 +57,9 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
-from tdgen import mdp, spectral, stats
+from tdgen import spectral, stats
 from tdgen.dashboard import details
+from tdgen.envs import tabular
 from tdgen.plotting import grid_heatmap, publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
@@ -69,12 +70,12 @@ set_theme()
 print(f"profile: {profile.name}")
 
 envs = [
-    mdp.ring(budget.ring_states),
-    mdp.chain(budget.chain_states),
-    mdp.open_grid(budget.grid_side),
-    mdp.four_rooms(),
-    mdp.drift_grid(budget.drift_grid_side),
-    mdp.random_mdp(budget.random_mdp_states, seed=0),
+    tabular.ring(budget.ring_states),
+    tabular.chain(budget.chain_states),
+    tabular.open_grid(budget.grid_side),
+    tabular.four_rooms(),
+    tabular.drift_grid(budget.drift_grid_side),
+    tabular.random_mdp(budget.random_mdp_states, seed=0),
 ]
 
 # %% [markdown]

@@ -55,8 +55,9 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
-from tdgen import dynamics, mdp, nn, spectral, stats
+from tdgen import dynamics, spectral, stats
 from tdgen.dashboard import details
+from tdgen.envs import tabular
 from tdgen.plotting import grid_heatmap, publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
@@ -70,11 +71,11 @@ rewards = {
     (3 * side // 4, 3 * side // 4): -1.0,
     (side - 2, 1): 0.5,
 }
-env = mdp.open_grid(side, rewards=rewards)
+env = tabular.open_grid(side, rewards=rewards)
 eig = spectral.eigendecomposition(env.P)
 lam = eig.values  # real: the uniform random walk is reversible
 mu = spectral.stationary_distribution(env.P)
-v_pi = mdp.value_function(env.P, env.R, gamma)
+v_pi = tabular.value_function(env.P, env.R, gamma)
 
 # Start with an error of equal size along every eigenvector, so every component's decay is visible.
 V0 = v_pi + eig.vectors @ np.ones(env.n_states) / np.sqrt(env.n_states)
@@ -243,7 +244,7 @@ band_lam = np.array([b.mean() for b in np.array_split(lam, budget.nn_bands)])
 runs = {}
 for encoding in ("one-hot", "coordinates"):
     for target in ("td", "mc"):
-        train = nn.make_value_train(
+        train = dynamics.make_value_train(
             env,
             gamma,
             target,

@@ -82,21 +82,21 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
-from tdgen import critical, mdp, nn, spectral, stats
-from tdgen.agents import distill, offline, runner, shared
-from tdgen.agents.networks import QNetwork
+from tdgen import critical, spectral, stats
 from tdgen.dashboard import details
-from tdgen.envs import make_env
+from tdgen.envs import make_env, tabular
 from tdgen.plotting import grid_heatmap, publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
+from tdgen.rl import agents, policies, rollouts, runner, td
+from tdgen.rl.networks import QNetwork
 
 profile = get_profile()
 budget = profile.critical
 set_theme()
 side, gamma, levels = budget.grid_side, budget.gamma, budget.target_levels
 environments = {
-    "open room": mdp.open_grid(
+    "open room": tabular.open_grid(
         side,
         rewards={
             (side // 5, side // 3): 1.0,
@@ -104,17 +104,17 @@ environments = {
             (side - 2, 1): 0.5,
         },
     ),
-    "four rooms": mdp.four_rooms(rewards={(2, 3): 1.0, (10, 9): -1.0, (4, 9): 0.5}),
+    "four rooms": tabular.four_rooms(rewards={(2, 3): 1.0, (10, 9): -1.0, (4, 9): 0.5}),
 }
 seeds = jax.random.split(jax.random.PRNGKey(0), budget.seeds)
 schedule = budget.pretrain_schedule
 
 
-def prepare(env: mdp.TabularEnv) -> SimpleNamespace:
+def prepare(env: tabular.TabularEnv) -> SimpleNamespace:
     """Inputs, standardised value problem, pre-training targets and splits of one gridworld."""
     mu = spectral.stationary_distribution(env.P)
     eig = spectral.eigendecomposition(env.P)
-    x = nn.encode_states(env, "coordinates")
+    x = tabular.encode_states(env, "coordinates")
     R_std, v_std = critical.standardised_value_problem(env.P, env.R, gamma)
     ranks, eigen_targets = critical.eigenvector_targets(eig, levels)
     spacing = 2 / (min(env.shape) - 1)  # between neighbouring cells, scaled coordinates
@@ -438,7 +438,7 @@ publish_figure(fig, "claim3_td_vs_mc", profile.name)
 # steps $t, t+1, t+2$ (cut at an episode end, $D_t = 1$), so TD sees every reward but never
 # a held-out frame, not even as a successor; θ⁻ is copied from θ every `deep_target_every`
 # steps. Monte Carlo regression targets $G_t$. Both are
-# `tdgen.agents.offline.make_offline_fit` — Adam, the same initialisation and the same
+# `tdgen.rl.offline.make_offline_fit` — Adam, the same initialisation and the same
 # minibatches of training frames, equal budgets; only the target differs. Errors are mean
 # squared errors against $G_t$ divided by the variance of $G_t$ over the same frames (0 is
 # a perfect fit, 1 the error of predicting the mean return), on the held-out frames
@@ -462,17 +462,17 @@ publish_figure(fig, "claim3_td_vs_mc", profile.name)
 
 # %%
 game, epsilon, stride = "Breakout-MinAtar", 0.05, 3
-# trained as claims 4 and 5 train theirs (tdgen.agents.shared); loaded when cached
-agent_run = shared.trained_agents(profile, "DQN", game, progress=False)
+# trained as claims 4 and 5 train theirs (tdgen.rl.agents); loaded when cached
+agent_run = agents.trained_agents(profile, "DQN", game, progress=False)
 final_agents = jax.tree.map(lambda p: p[:, -1], agent_run.params)
 n_agents = agent_run.metrics["episodes"].shape[0]
 players = jax.tree.map(lambda p: p[np.arange(budget.seeds) % n_agents], final_agents)
 play_env = make_env(game, budget.deep_envs)
-behaviour = distill.epsilon_greedy(QNetwork(play_env.num_actions).apply, epsilon)
+behaviour = policies.epsilon_greedy(QNetwork(play_env.num_actions).apply, epsilon)
 play = jax.device_get(
     jax.jit(
         jax.vmap(
-            lambda p, k: distill.rollout(
+            lambda p, k: rollouts.rollout(
                 play_env, behaviour, p, budget.deep_env_steps, k
             )
         )
@@ -626,7 +626,7 @@ ax.set_title("pre-training on sin(ω u(x) + φ)")
 ax.legend(fontsize="small")
 ax = axes[2]
 returns, finished = map(
-    np.asarray, offline.discounted_returns(play["reward"][0], play["done"][0], gamma)
+    np.asarray, td.discounted_returns(play["reward"][0], play["done"][0], gamma)
 )
 shown = np.arange(min(120, budget.deep_env_steps))
 trajectory = play["obs"][0, shown, 0]

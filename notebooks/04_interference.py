@@ -60,7 +60,7 @@ if "google.colab" in sys.modules:
 # (`tdgen.interference.update_matrix`): row $i$ is the change of the output on every
 # probe state after one SGD step on the loss at state $i$ alone — for DQN the output
 # $Q(x_j, a_j)$ and a one-state TD loss, for PPO's critic $V(x_j)$ and a value loss, for its
-# actor $\log\pi(a_j\mid x_j)$ and a policy-gradient loss (`tdgen.agents.probe`; targets
+# actor $\log\pi(a_j\mid x_j)$ and a policy-gradient loss (`tdgen.interference`; targets
 # from the same parameters, held fixed). A diagonal matrix means no interference (no
 # generalization between states), a rank-one matrix trivial interference. We summarise it
 # by the **off-diagonal ratio**, mean $|U_{ij}|$ off the diagonal over mean $|U_{ii}|$ on
@@ -76,40 +76,40 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
 from tdgen import interference, stats
-from tdgen.agents import distill, offline, probe, runner, shared
-from tdgen.agents.networks import ActorCritic, QNetwork
 from tdgen.dashboard import details
 from tdgen.envs import make_env
 from tdgen.plotting import publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
+from tdgen.rl import agents, offline, policies, rollouts, runner, td
+from tdgen.rl.networks import ActorCritic, QNetwork
 
 profile = get_profile()
-budget, agents = profile.interference, profile.agents
+budget, agent_budget = profile.interference, profile.agents
 set_theme()
 games = budget.games
 print(f"profile {profile.name}: {', '.join(games)}; {budget.seeds} seeds per agent")
 for game in games:
-    game_agents = budget.agent_budget(agents, game)
+    game_agents = budget.agent_budget(agent_budget, game)
     line = f"{game}: PPO {game_agents.ppo_timesteps:,}, DQN {game_agents.dqn_timesteps:,} env steps"
     if game.startswith("atari:"):  # frame skip 4
         line += f" = {4 * game_agents.ppo_timesteps:,} and {4 * game_agents.dqn_timesteps:,} frames"
     print(line + " per seed")
-print(f"{budget.states} probe states, {agents.checkpoints + 1} checkpoints")
+print(f"{budget.states} probe states, {agent_budget.checkpoints + 1} checkpoints")
 
 # %% tags=["remove-stderr"]
 runs = {}
 for game in games:
     for name in ("PPO", "DQN"):
         start = time.perf_counter()
-        config = shared.agent_config(profile, name, game)
+        config = agents.agent_config(profile, name, game)
         # all seeds in one vmap; envpool games one seed per cached run, then stacked
-        run = shared.trained_agents(profile, name, game)
+        run = agents.trained_agents(profile, name, game)
         final = runner.final_return(run.metrics)
         steps = (
-            np.arange(agents.checkpoints + 1)
+            np.arange(agent_budget.checkpoints + 1)
             * config.total_timesteps
-            / agents.checkpoints
+            / agent_budget.checkpoints
         )
         runs[game, name] = {"run": run, "config": config, "steps": steps}
         print(
@@ -126,20 +126,20 @@ for game in games:
 # %%
 ratios, matrices, probes = {}, {}, {}
 for game in games:
-    batch = probes[game] = probe.probe_transitions(
+    batch = probes[game] = rollouts.random_transitions(
         game, budget.states, budget.warmup_steps, jax.random.PRNGKey(1)
     )
     num_actions = make_env(game).num_actions
     q_apply, ac_apply = QNetwork(num_actions).apply, ActorCritic(num_actions).apply
     q_matrix = functools.partial(
-        probe.q_update_matrix,
+        interference.q_update_matrix,
         q_apply,
         batch=batch,
         gamma=runs[game, "DQN"]["config"].gamma,
         learning_rate=budget.learning_rate,
     )
     ac_matrices = functools.partial(
-        probe.actor_critic_update_matrices,
+        interference.actor_critic_update_matrices,
         ac_apply,
         batch=batch,
         gamma=runs[game, "PPO"]["config"].gamma,
@@ -147,9 +147,9 @@ for game in games:
     )
     at_once = budget.matrices_at_once
     matrices[game, "DQN Q"] = np.asarray(  # [seeds, checkpoints, n, n]
-        probe.over_runs(q_matrix, runs[game, "DQN"]["run"].params, at_once)
+        agents.over_runs(q_matrix, runs[game, "DQN"]["run"].params, at_once)
     )
-    ac = probe.over_runs(ac_matrices, runs[game, "PPO"]["run"].params, at_once)
+    ac = agents.over_runs(ac_matrices, runs[game, "PPO"]["run"].params, at_once)
     matrices[game, "PPO critic V"] = np.asarray(ac["critic"])
     matrices[game, "PPO actor log π"] = np.asarray(ac["actor"])
     for output in ("DQN Q", "PPO critic V", "PPO actor log π"):
@@ -165,7 +165,7 @@ for game in games:
 
 # %% tags=["remove-output"]
 game = games[0]
-shown = np.unique(np.linspace(0, agents.checkpoints, 4).round().astype(int))
+shown = np.unique(np.linspace(0, agent_budget.checkpoints, 4).round().astype(int))
 fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3.3))
 for ax, k in zip(axes, shown):
     u = matrices[game, "DQN Q"][0, k]
@@ -232,7 +232,7 @@ publish_figure(fig, "claim4_interference_over_training", profile.name)
 # ## Is it the TD targets? The same data, TD against Monte Carlo targets
 #
 # The paper attributes the loss of interference to the TD targets themselves. The
-# control (`tdgen.agents.offline`): each DQN agent at the end of training plays
+# control (`tdgen.rl.offline`): each DQN agent at the end of training plays
 # ε-greedily (ε = 0.05) to give a fixed set of transitions; fresh copies of the same
 # Q-network are trained on it offline, with the same initialisation, Adam steps and
 # minibatches, once towards TD targets $r + \gamma \max_a Q_{\theta^-}(x', a)$ (a target
@@ -245,25 +245,25 @@ game = games[0]
 q_net = QNetwork(make_env(game).num_actions)
 dqn_config = runs[game, "DQN"]["config"]
 control_matrix = functools.partial(
-    probe.q_update_matrix,
+    interference.q_update_matrix,
     q_net.apply,
     batch=probes[game],  # the probe states of the figures above
     gamma=dqn_config.gamma,
     learning_rate=budget.learning_rate,
 )
 play_env = make_env(game, budget.offline_envs)
-behaviour = distill.epsilon_greedy(q_net.apply, 0.05)
+behaviour = policies.epsilon_greedy(q_net.apply, 0.05)
 final_dqn = jax.tree.map(lambda p: p[:, -1], runs[game, "DQN"]["run"].params)
 start = time.perf_counter()
 control_ratios = {"td": [], "mc": []}  # lists of [inits, checkpoints] per DQN seed
 for seed in range(budget.seeds):
     params = jax.tree.map(operator.itemgetter(seed), final_dqn)
     play = jax.jit(
-        lambda p, k: distill.rollout(
+        lambda p, k: rollouts.rollout(
             play_env, behaviour, p, budget.offline_env_steps, k
         )
     )(params, jax.random.PRNGKey(20 + seed))
-    data = offline.transitions(play, dqn_config.gamma)
+    data = td.transitions(play, dqn_config.gamma)
     init_keys = jax.random.split(jax.random.PRNGKey(30 + seed), budget.offline_inits)
     fresh = jax.vmap(q_net.init, in_axes=(0, None))(init_keys, data["obs"][:1])
     fit_keys = jax.random.split(jax.random.PRNGKey(40 + seed), budget.offline_inits)
@@ -276,17 +276,17 @@ for seed in range(budget.seeds):
             budget.offline_batch_size,
             budget.offline_learning_rate,
             budget.offline_target_every,
-            agents.checkpoints,
+            agent_budget.checkpoints,
         )
         trained = jax.jit(jax.vmap(fit, in_axes=(0, 0, None)))(fit_keys, fresh, data)
         u = np.asarray(
-            probe.over_runs(control_matrix, trained, budget.matrices_at_once)
+            agents.over_runs(control_matrix, trained, budget.matrices_at_once)
         )  # [inits, checkpoints, n, n]
         control_ratios[kind].append(
             np.array([[interference.off_diagonal_ratio(m) for m in run] for run in u])
         )
 control_ratios = {k: np.concatenate(v) for k, v in control_ratios.items()}
-control_steps = np.linspace(0, budget.offline_steps, agents.checkpoints + 1)
+control_steps = np.linspace(0, budget.offline_steps, agent_budget.checkpoints + 1)
 print(
     f"{data['obs'].shape[0]:,} transitions per agent (last seed); "
     f"control trained in {time.perf_counter() - start:.0f} s"
@@ -350,7 +350,7 @@ publish_figure(fig, "claim4_td_vs_mc_targets", profile.name)
 
 # %%
 over_seeds = "bootstrap over seeds"
-n_boot = profile.td.bootstrap_resamples
+n_boot = profile.interference.bootstrap_resamples
 
 
 tests = []

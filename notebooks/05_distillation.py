@@ -39,7 +39,7 @@ if "google.colab" in sys.modules:
 # outputs more consistently between states, and (for policies) do better on levels it has
 # never seen.
 #
-# **Setup.** Two parts, both with `tdgen.agents.distill.make_distill`, one training loop
+# **Setup.** Two parts, both with `tdgen.distillation.make_distill`, one training loop
 # for students of either kind:
 #
 # * **(a) Value distillation.** Teachers: the DQN agents of
@@ -50,7 +50,7 @@ if "google.colab" in sys.modules:
 #   initialised, trained by Adam to regress the teacher's Q-values for *all* actions on
 #   those states.
 # * **(b) Policy distillation, procedurally generated levels.** Teachers: PPO on the
-#   Maze of `jaxued` (13×13 mazes with 25 walls, a 5×5 egocentric view; `tdgen.maze`),
+#   Maze of `jaxued` (13×13 mazes with 25 walls, a 5×5 egocentric view; `tdgen.envs.maze`),
 #   trained on a fixed set of training levels and tested on unseen ones — the paper's
 #   ProcGen protocol at CPU scale. At `paper` the teachers are PPO with the IMPALA CNN on
 #   real ProcGen games through envpool (easy mode, 10 training levels per game, 25M
@@ -72,14 +72,14 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
-from tdgen import interference, stats
-from tdgen.agents import distill, probe, runner, shared
-from tdgen.agents.networks import ActorCritic, QNetwork
+from tdgen import distillation, interference, stats
 from tdgen.dashboard import details
 from tdgen.envs import level_split, make_env, vmap_over
 from tdgen.plotting import publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
+from tdgen.rl import agents, policies, rollouts, runner
+from tdgen.rl.networks import ActorCritic, QNetwork
 
 profile = get_profile()
 budget = profile.distill
@@ -105,9 +105,9 @@ print(
 
 # %% tags=["remove-stderr"]
 start = time.perf_counter()
-dqn_config = shared.agent_config(profile, "DQN", GAME)
+dqn_config = agents.agent_config(profile, "DQN", GAME)
 # one vmap over seeds; envpool (Atari) one cached run per seed
-dqn_run = shared.trained_agents(profile, "DQN", GAME)
+dqn_run = agents.trained_agents(profile, "DQN", GAME)
 teachers = jax.tree.map(lambda p: p[:, -1], dqn_run.params)  # final checkpoint
 print(
     f"teachers' final training return per seed: "
@@ -126,19 +126,19 @@ print(
 num_actions = make_env(GAME).num_actions
 q_net = QNetwork(num_actions)
 data_env = make_env(GAME, budget.dataset_envs)
-behaviour = distill.epsilon_greedy(q_net.apply, DATA_EPSILON)
+behaviour = policies.epsilon_greedy(q_net.apply, DATA_EPSILON)
 n_teachers = seeds
 
 start = time.perf_counter()
 by_length = {
-    steps: distill.distill_teachers(
+    steps: distillation.distill_teachers(
         q_net,
         teachers,
         behaviour,
         data_env,
         budget.dataset_steps,
         budget.students,
-        distill.q_regression_loss,
+        distillation.q_regression_loss,
         steps,
         budget.batch_size,
         budget.learning_rate,
@@ -160,7 +160,7 @@ GROUPS = {
 }
 held_out = jax.jit(
     vmap_over(
-        lambda p, k: distill.visited_states(
+        lambda p, k: rollouts.visited_states(
             data_env, behaviour, p, budget.dataset_steps, k
         ),
         data_env,
@@ -186,15 +186,17 @@ for steps, (_, _, losses) in by_length.items():
 
 # %%
 levels = jnp.asarray(budget.noise_levels)
-noise, noise_label = distill.observation_noise(GAME)
+noise, noise_label = distillation.observation_noise(GAME)
 eval_env = make_env(GAME, budget.eval_episodes)
-greedy = distill.epsilon_greedy(q_net.apply, EVAL_EPSILON)
+greedy = policies.epsilon_greedy(q_net.apply, EVAL_EPSILON)
 
 
 def noisy_returns(params, key, level):
     """Mean return of ``eval_episodes`` episodes acting on observations with noise ``level``."""
-    policy = distill.perturbed(greedy, lambda k, o: noise(k, o, level))
-    return distill.mean_episode_return(eval_env, policy, params, budget.eval_steps, key)
+    policy = policies.perturbed(greedy, lambda k, o: noise(k, o, level))
+    return rollouts.mean_episode_return(
+        eval_env, policy, params, budget.eval_steps, key
+    )
 
 
 probe_states = held_out[:, : budget.probe_states]
@@ -202,7 +204,7 @@ probe_states = held_out[:, : budget.probe_states]
 
 def agreement(network, teacher, level):
     """Greedy-action agreement under noise ``level`` on the teacher's held-out states."""
-    return distill.action_agreement(
+    return distillation.action_agreement(
         q_net.apply, network, probe_states[teacher], agree_keys[teacher], level, noise
     )
 
@@ -221,7 +223,7 @@ returns_a = np.asarray(
     )(networks, jax.random.split(eval_key, n_teachers), levels)
 )  # [teachers, 1 + students, noise levels]
 agree_a = np.asarray(
-    probe.over_runs(
+    agents.over_runs(
         lambda x: jax.vmap(agreement, in_axes=(None, None, 0))(*x, levels),
         (networks, teacher_index),
         at_once,
@@ -284,14 +286,14 @@ def consistency(network_and_teacher):
     """Mean switches and median variation ratio over ``budget.paths`` random paths."""
     network, teacher = network_and_teacher
     ends = held_out[teacher][path_ends[teacher]]  # [2, paths, ...]
-    paths = distill.interpolation_paths(ends[0], ends[1], budget.path_points)
-    out = distill.path_statistics(q_net.apply, network, paths)
+    paths = distillation.interpolation_paths(ends[0], ends[1], budget.path_points)
+    out = distillation.path_statistics(q_net.apply, network, paths)
     return out["switches"].mean(), jnp.median(out["variation_ratio"])
 
 
 switches_a, variation_a = (
     np.asarray(x)
-    for x in probe.over_runs(consistency, (networks, teacher_index), at_once)
+    for x in agents.over_runs(consistency, (networks, teacher_index), at_once)
 )  # each [teachers, 1 + students]
 for group, columns in GROUPS.items():
     print(
@@ -305,7 +307,7 @@ for group, columns in GROUPS.items():
 # on one state moves the others more — more generalization).
 
 # %%
-probe_batch = probe.probe_transitions(
+probe_batch = rollouts.random_transitions(
     GAME,
     profile.interference.states,
     profile.interference.warmup_steps,
@@ -314,7 +316,7 @@ probe_batch = probe.probe_transitions(
 
 
 def update_matrix(params):
-    return probe.q_update_matrix(
+    return interference.q_update_matrix(
         q_net.apply,
         params,
         batch=probe_batch,
@@ -323,7 +325,7 @@ def update_matrix(params):
     )
 
 
-matrices_a = np.asarray(probe.over_runs(update_matrix, networks, at_once))
+matrices_a = np.asarray(agents.over_runs(update_matrix, networks, at_once))
 interference_a = np.array(
     [[interference.off_diagonal_ratio(u) for u in row] for row in matrices_a]
 )  # [teachers, 1 + students]
@@ -378,7 +380,7 @@ level_teachers = {}
 for game in level_sets:
     start = time.perf_counter()
     # PPO on the training levels of level_sets[game]
-    run = shared.trained_agents(profile, "PPO", game)
+    run = agents.trained_agents(profile, "PPO", game)
     level_teachers[game] = jax.tree.map(lambda p: p[:, -1], run.params)
     print(
         f"{game}: teachers' final training return per seed "
@@ -396,14 +398,14 @@ level_returns = {}
 for game, (train_levels, test_levels, episode_steps) in level_sets.items():
     start = time.perf_counter()
     ac_net = ActorCritic(make_env(train_levels).num_actions)
-    level_networks, _, policy_losses = distill.distill_teachers(
+    level_networks, _, policy_losses = distillation.distill_teachers(
         ac_net,
         level_teachers[game],
-        distill.softmax_policy(ac_net.apply),
+        policies.softmax_policy(ac_net.apply),
         make_env(train_levels, budget.dataset_envs),
         budget.dataset_steps,
         budget.students,
-        distill.policy_distillation_loss,
+        distillation.policy_distillation_loss,
         budget.distill_steps,
         budget.batch_size,
         budget.learning_rate,
@@ -416,7 +418,7 @@ for game, (train_levels, test_levels, episode_steps) in level_sets.items():
 
     for levels, name in (("training", train_levels), ("unseen", test_levels)):
         both = np.asarray(
-            distill.actor_critic_returns(
+            rollouts.actor_critic_returns(
                 ac_net.apply,
                 level_networks,
                 make_env(name, budget.eval_episodes),

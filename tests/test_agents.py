@@ -7,8 +7,8 @@ import numpy as np
 import optax
 import pytest
 
-from tdgen.agents import dqn, networks, ppo, runner
 from tdgen.profiles import get_profile
+from tdgen.rl import dqn, networks, ppo, runner
 
 SMOKE = get_profile("smoke").agents
 
@@ -248,7 +248,7 @@ def test_mismatched_checkpoint_is_reported(tmp_path):
 SHARDED_RUN = """
 import jax, numpy as np, tempfile
 from tests.test_agents import ToyConfig, toy_trainer
-from tdgen.agents import runner
+from tdgen.rl import runner
 assert len(jax.devices()) == 2, jax.devices()
 rngs = jax.random.split(jax.random.PRNGKey(0), 4)
 sharded = runner.shard_seeds(rngs)

@@ -16,8 +16,9 @@ import warnings
 import numpy as np
 import pytest
 
-from tdgen import envs, maze, profiles, stats
-from tdgen.agents import distill, dqn, offline, ppo, runner
+from tdgen import distillation, envs, profiles, stats
+from tdgen.envs import maze
+from tdgen.rl import dqn, offline, policies, ppo, runner
 
 NAN, INF = math.nan, math.inf
 SMOKE = profiles.PROFILES["smoke"]
@@ -50,15 +51,15 @@ def fit(**kwargs):
 
 
 def distiller(**kwargs):
-    """:func:`distill.make_distill` with valid arguments, some replaced by ``kwargs``."""
+    """:func:`distillation.make_distill` with valid arguments, some replaced by ``kwargs``."""
     args = {
         "apply": q_apply,
-        "loss": distill.q_regression_loss,
+        "loss": distillation.q_regression_loss,
         "num_steps": 10,
         "batch_size": 8,
         "learning_rate": 1e-3,
     }
-    return distill.make_distill(**{**args, **kwargs})
+    return distillation.make_distill(**{**args, **kwargs})
 
 
 def judge(**kwargs):
@@ -128,8 +129,8 @@ DQN_ROWS = [
 ]
 
 AGENT_FUNCTION_ROWS = [
-    row(distill.epsilon_greedy, ValueError, r"epsilon must lie in \[0, 1\], got 1\.5", apply=q_apply, epsilon=1.5),
-    row(distill.epsilon_greedy, ValueError, r"epsilon must be finite, got nan", apply=q_apply, epsilon=NAN),
+    row(policies.epsilon_greedy, ValueError, r"epsilon must lie in \[0, 1\], got 1\.5", apply=q_apply, epsilon=1.5),
+    row(policies.epsilon_greedy, ValueError, r"epsilon must be finite, got nan", apply=q_apply, epsilon=NAN),
     row(distiller, ValueError, r"num_steps must be at least 1, got 0", num_steps=0),
     row(distiller, TypeError, r"batch_size must be an integer, got 2\.5", batch_size=2.5),
     row(distiller, ValueError, r"learning_rate must lie in \(0, inf\), got 0", learning_rate=0),
@@ -139,7 +140,7 @@ AGENT_FUNCTION_ROWS = [
     row(fit, ValueError, r"target_every must be at least 1, got 0", target_every=0),
     row(fit, ValueError, r"targets must be 'td' or 'mc', got 'sarsa'", targets="sarsa"),
     row(
-        distill.interpolation_paths,
+        distillation.interpolation_paths,
         ValueError,
         r"points must be at least 2, got 1",
         first=np.zeros((1, 2)),

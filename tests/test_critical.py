@@ -4,19 +4,21 @@ import jax
 import numpy as np
 import pytest
 
-from tdgen import critical, mdp, nn, spectral
+from tdgen import critical, spectral
+from tdgen.envs import tabular
+from tdgen.rl import offline, policies, rollouts
 
 
 @pytest.fixture(scope="module")
 def env():
-    return mdp.open_grid(4, rewards={(0, 0): 1.0, (3, 2): -1.0})
+    return tabular.open_grid(4, rewards={(0, 0): 1.0, (3, 2): -1.0})
 
 
 def test_standardised_value_problem_keeps_the_bellman_equation(env):
     R, v = critical.standardised_value_problem(env.P, env.R, 0.9)
     np.testing.assert_allclose(v.mean(), 0.0, atol=1e-12)
     np.testing.assert_allclose(v.std(), 1.0)
-    np.testing.assert_allclose(mdp.value_function(env.P, R, 0.9), v, atol=1e-10)
+    np.testing.assert_allclose(tabular.value_function(env.P, R, 0.9), v, atol=1e-10)
     with pytest.raises(ValueError, match="constant"):
         critical.standardised_value_problem(env.P, np.zeros(env.n_states), 0.9)
 
@@ -30,13 +32,13 @@ def test_eigenvector_targets_run_from_smooth_to_rough(env):
     assert np.all(np.diff(energy) > 0)
     with pytest.raises(ValueError, match="n_levels"):
         critical.eigenvector_targets(eig, 16)
-    with pytest.raises(mdp.InvalidMDPError, match="real eigenvectors"):
-        critical.eigenvector_targets(spectral.eigendecomposition(mdp.ring(5, p_right=0.8).P), 2)
+    with pytest.raises(tabular.InvalidMDPError, match="real eigenvectors"):
+        critical.eigenvector_targets(spectral.eigendecomposition(tabular.ring(5, p_right=0.8).P), 2)
 
 
 def test_sinusoid_targets_follow_the_plane_wave_equation_and_roughen():
-    env = mdp.open_grid(12)
-    x = nn.encode_states(env, "coordinates")
+    env = tabular.open_grid(12)
+    x = tabular.encode_states(env, "coordinates")
     spacing = 2 / 11
     freqs, targets = critical.sinusoid_targets(x, 5, spacing, seed=3)
     assert freqs.shape == (5,) and targets.shape == (5, env.n_states)
@@ -87,7 +89,7 @@ def test_masks_and_standardise():
 
 
 def test_pretraining_then_finetuning_fits_both_targets(env):
-    x = nn.encode_states(env, "coordinates")
+    x = tabular.encode_states(env, "coordinates")
     _, v = critical.standardised_value_problem(env.P, env.R, 0.9)
     rough = critical.random_label_target(env.n_states)
     mask = critical.train_masks(env.n_states, 2, 0.5)
@@ -102,7 +104,7 @@ def test_pretraining_then_finetuning_fits_both_targets(env):
 
 
 def test_gathering_the_training_states_gives_the_same_fit(env):
-    x = nn.encode_states(env, "coordinates")
+    x = tabular.encode_states(env, "coordinates")
     _, v = critical.standardised_value_problem(env.P, env.R, 0.9)
     rough = critical.random_label_target(env.n_states)
     mask = critical.train_masks(env.n_states, 3, 0.5)
@@ -120,7 +122,7 @@ def test_gathering_the_training_states_gives_the_same_fit(env):
 
 
 def test_bad_schedules_and_shapes_are_named(env):
-    x = nn.encode_states(env, "coordinates")
+    x = tabular.encode_states(env, "coordinates")
     with pytest.raises(ValueError, match="non-decreasing"):
         critical.make_pretrain_finetune(x, 4, 1e-2, (10, 5), 5)
     with pytest.raises(ValueError, match="finetune_steps"):
@@ -133,7 +135,7 @@ def test_bad_schedules_and_shapes_are_named(env):
 @pytest.mark.parametrize("target", ["td", "mc"])
 def test_value_fit_learns_the_training_states(env, target):
     R, v = critical.standardised_value_problem(env.P, env.R, 0.5)
-    x = nn.encode_states(env, "coordinates")
+    x = tabular.encode_states(env, "coordinates")
     mask = critical.train_masks(env.n_states, 2, 0.75)
     fit = critical.make_value_fit(x, env.P, R, 0.5, target, 32, 1e-2, 400)
     values = np.asarray(jax.vmap(fit)(jax.random.split(jax.random.PRNGKey(0), 2), mask))
@@ -152,7 +154,7 @@ def _toy_rollout():
 
 
 def test_interleaved_frames_split_trajectories_into_training_and_held_out_frames():
-    from tdgen.agents.offline import discounted_returns
+    from tdgen.rl.td import discounted_returns
 
     rollout, gamma, k = _toy_rollout(), 0.5, 3
     train, held = critical.interleaved_frames(rollout, gamma, stride=k)
@@ -206,15 +208,15 @@ def test_normalised_mse():
 
 
 def test_deep_value_fits_share_initialisation_and_minibatches():
-    from tdgen.agents import distill, offline
-    from tdgen.agents.networks import QNetwork
+
     from tdgen.envs import make_env
+    from tdgen.rl.networks import QNetwork
 
     env = make_env("Breakout-MinAtar", 4)
     actor = QNetwork(env.num_actions)
-    play = distill.rollout(
+    play = rollouts.rollout(
         env,
-        distill.epsilon_greedy(actor.apply, 1.0),
+        policies.epsilon_greedy(actor.apply, 1.0),
         actor.init(jax.random.PRNGKey(0), env.reset(jax.random.PRNGKey(1))[0]),
         120,
         jax.random.PRNGKey(2),

@@ -7,29 +7,30 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tdgen.agents import distill
-from tdgen.agents.networks import ActorCritic, QNetwork
+from tdgen import distillation
 from tdgen.envs import level_split, make_env
+from tdgen.rl import policies, rollouts
+from tdgen.rl.networks import ActorCritic, QNetwork
 
 
 def test_first_episode_returns_stops_at_the_first_end():
     reward = jnp.array([[1.0, 1.0], [2.0, 1.0], [4.0, 1.0], [8.0, 1.0]])
     done = jnp.array([[False, False], [True, False], [False, False], [True, False]])
     # env 0: episode ends at step 1 -> 1 + 2; env 1 never ends -> everything so far
-    np.testing.assert_allclose(distill.first_episode_returns(reward, done), [3.0, 4.0])
+    np.testing.assert_allclose(rollouts.first_episode_returns(reward, done), [3.0, 4.0])
 
 
 def test_first_episode_returns_rejects_bad_shapes():
     with pytest.raises(ValueError, match=r"\[T, N\]"):
-        distill.first_episode_returns(jnp.zeros((3, 2)), jnp.zeros((3, 3), bool))
+        rollouts.first_episode_returns(jnp.zeros((3, 2)), jnp.zeros((3, 3), bool))
 
 
 def test_bit_flip_extremes_and_rate():
     obs = jax.random.bernoulli(jax.random.PRNGKey(0), 0.3, (2000, 4)).astype(jnp.uint8)
     key = jax.random.PRNGKey(1)
-    np.testing.assert_array_equal(distill.bit_flip(key, obs, 0.0), obs)
-    np.testing.assert_array_equal(distill.bit_flip(key, obs, 1.0), 1 - obs)
-    flipped = distill.bit_flip(key, obs, 0.1)
+    np.testing.assert_array_equal(distillation.bit_flip(key, obs, 0.0), obs)
+    np.testing.assert_array_equal(distillation.bit_flip(key, obs, 1.0), 1 - obs)
+    flipped = distillation.bit_flip(key, obs, 0.1)
     assert flipped.dtype == obs.dtype
     assert abs(float((flipped != obs).mean()) - 0.1) < 0.01
 
@@ -37,51 +38,51 @@ def test_bit_flip_extremes_and_rate():
 def test_interpolation_paths_end_at_the_states():
     a = jnp.zeros((3, 2, 2, 1), jnp.uint8)
     b = jnp.ones((3, 2, 2, 1), jnp.uint8)
-    paths = distill.interpolation_paths(a, b, 5)
+    paths = distillation.interpolation_paths(a, b, 5)
     assert paths.shape == (3, 5, 2, 2, 1)
     np.testing.assert_allclose(paths[:, 0], a)
     np.testing.assert_allclose(paths[:, -1], b)
     np.testing.assert_allclose(paths[0, :, 0, 0, 0], [0.0, 0.25, 0.5, 0.75, 1.0])
     with pytest.raises(ValueError, match="same shape"):
-        distill.interpolation_paths(a, b[:2], 5)
+        distillation.interpolation_paths(a, b[:2], 5)
 
 
 def test_path_statistics_of_a_linear_q_function():
     # Q(x) = (s, 1 − s) with s the input's sum: along a path from 0 to 1 the greedy
     # action switches once and every Q changes monotonically (variation ratio 1).
     apply = lambda params, x: jnp.stack([x.sum((1, 2, 3)), 1.0 - x.sum((1, 2, 3))], -1) * params
-    paths = distill.interpolation_paths(jnp.zeros((1, 1, 1, 1)), jnp.ones((1, 1, 1, 1)), 9)
-    out = distill.path_statistics(apply, 1.0, paths)
+    paths = distillation.interpolation_paths(jnp.zeros((1, 1, 1, 1)), jnp.ones((1, 1, 1, 1)), 9)
+    out = distillation.path_statistics(apply, 1.0, paths)
     assert int(out["switches"][0]) == 1
     np.testing.assert_allclose(out["variation_ratio"], [1.0], rtol=1e-6)
 
 
 def test_losses_are_zero_at_the_teacher_and_positive_elsewhere():
     q = jnp.array([[1.0, 2.0], [0.5, -1.0]])
-    assert float(distill.q_regression_loss(q, q)) == 0.0
-    np.testing.assert_allclose(distill.q_regression_loss(q + 1.0, q), 0.5)
+    assert float(distillation.q_regression_loss(q, q)) == 0.0
+    np.testing.assert_allclose(distillation.q_regression_loss(q + 1.0, q), 0.5)
     logits, value = jnp.array([[0.0, 1.0, 2.0]]), jnp.array([0.3])
-    assert abs(float(distill.policy_distillation_loss((logits, value), (logits, value)))) < 1e-7
-    assert float(distill.policy_distillation_loss((jnp.zeros((1, 3)), value), (logits, value))) > 0.0
+    assert abs(float(distillation.policy_distillation_loss((logits, value), (logits, value)))) < 1e-7
+    assert float(distillation.policy_distillation_loss((jnp.zeros((1, 3)), value), (logits, value))) > 0.0
     with pytest.raises(ValueError, match="shape"):
-        distill.q_regression_loss(q, q[:1])
+        distillation.q_regression_loss(q, q[:1])
 
 
 def test_value_distillation_fits_the_teachers_q_values():
     env = make_env("Breakout-MinAtar", 8)
     net = QNetwork(env.num_actions)
     teacher = net.init(jax.random.PRNGKey(0), env.reset(jax.random.PRNGKey(1))[0])
-    policy = distill.epsilon_greedy(net.apply, 0.5)
-    out = distill.rollout(env, policy, teacher, 16, jax.random.PRNGKey(2))
+    policy = policies.epsilon_greedy(net.apply, 0.5)
+    out = rollouts.rollout(env, policy, teacher, 16, jax.random.PRNGKey(2))
     assert out["obs"].shape == (16, 8, *env.observation_shape)
     states = out["obs"].reshape((-1, *env.observation_shape))
     targets = net.apply(teacher, states)
     student = net.init(jax.random.PRNGKey(3), states[:1])
-    run = jax.jit(distill.make_distill(net.apply, distill.q_regression_loss, 300, 32, 1e-3))
+    run = jax.jit(distillation.make_distill(net.apply, distillation.q_regression_loss, 300, 32, 1e-3))
     fitted, losses = run(jax.random.PRNGKey(4), student, states, targets)
     assert losses.shape == (300,)
-    before = float(distill.q_regression_loss(net.apply(student, states), targets))
-    after = float(distill.q_regression_loss(net.apply(fitted, states), targets))
+    before = float(distillation.q_regression_loss(net.apply(student, states), targets))
+    after = float(distillation.q_regression_loss(net.apply(fitted, states), targets))
     assert after < 0.1 * before
 
 
@@ -92,10 +93,10 @@ def test_policy_distillation_lowers_the_kl_and_checks_targets():
     logits, value = net.apply(teacher, obs)
     targets = (300.0 * logits, value)  # a confident teacher, far from a fresh network's near-uniform policy
     student = net.init(jax.random.PRNGKey(2), obs[:1])
-    run = distill.make_distill(net.apply, distill.policy_distillation_loss, 200, 16, 3e-3)
+    run = distillation.make_distill(net.apply, distillation.policy_distillation_loss, 200, 16, 3e-3)
     fitted, _ = jax.jit(run)(jax.random.PRNGKey(3), student, obs, targets)
-    before = distill.policy_distillation_loss(net.apply(student, obs), targets)
-    after = distill.policy_distillation_loss(net.apply(fitted, obs), targets)
+    before = distillation.policy_distillation_loss(net.apply(student, obs), targets)
+    after = distillation.policy_distillation_loss(net.apply(fitted, obs), targets)
     assert float(after) < 0.5 * float(before)
     with pytest.raises(ValueError, match="leading size"):
         run(jax.random.PRNGKey(3), student, obs, jax.tree.map(lambda x: x[:10], targets))
@@ -105,28 +106,28 @@ def test_policies_and_agreement():
     obs = jnp.zeros((6, 10, 10, 4), jnp.uint8)
     q_apply = lambda params, x: jnp.tile(jnp.array([0.0, 1.0, 0.5]), (x.shape[0], 1))
     key = jax.random.PRNGKey(0)
-    np.testing.assert_array_equal(distill.epsilon_greedy(q_apply, 0.0)(None, key, obs), 1)
-    assert float(distill.action_agreement(q_apply, None, obs, key, 0.5)) == 1.0  # constant Q: noise changes nothing
+    np.testing.assert_array_equal(policies.epsilon_greedy(q_apply, 0.0)(None, key, obs), 1)
+    assert float(distillation.action_agreement(q_apply, None, obs, key, 0.5)) == 1.0  # constant Q: noise is moot
     ac_apply = lambda params, x: (jnp.tile(jnp.array([0.0, 3.0, 0.0]), (x.shape[0], 1)), jnp.zeros(x.shape[0]))
-    np.testing.assert_array_equal(distill.softmax_policy(ac_apply, greedy=True)(None, key, obs), 1)
+    np.testing.assert_array_equal(policies.softmax_policy(ac_apply, greedy=True)(None, key, obs), 1)
     with pytest.raises(ValueError, match="epsilon"):
-        distill.epsilon_greedy(q_apply, 1.5)
+        policies.epsilon_greedy(q_apply, 1.5)
 
 
 def test_pixel_noise_keeps_uint8_range_and_scales_with_sigma():
     obs = jnp.full((2000,), 128, jnp.uint8)
     key = jax.random.PRNGKey(0)
-    np.testing.assert_array_equal(distill.pixel_noise(key, obs, 0.0), obs)
-    noisy = distill.pixel_noise(key, obs, 0.1)
+    np.testing.assert_array_equal(distillation.pixel_noise(key, obs, 0.0), obs)
+    noisy = distillation.pixel_noise(key, obs, 0.1)
     assert noisy.dtype == jnp.uint8
     assert abs(float(noisy.astype(jnp.float32).std()) - 25.5) < 2.0  # σ = 0.1 of 255
-    saturated = distill.pixel_noise(key, jnp.full((100,), 250, jnp.uint8), 1.0)
+    saturated = distillation.pixel_noise(key, jnp.full((100,), 250, jnp.uint8), 1.0)
     assert int(saturated.max()) <= 255 and int(saturated.min()) >= 0
 
 
 def test_observation_noise_fits_the_observations():
-    assert distill.observation_noise("Breakout-MinAtar")[0] is distill.bit_flip
-    assert distill.observation_noise("atari:Breakout-v5")[0] is distill.pixel_noise
+    assert distillation.observation_noise("Breakout-MinAtar")[0] is distillation.bit_flip
+    assert distillation.observation_noise("atari:Breakout-v5")[0] is distillation.pixel_noise
 
 
 def test_distillation_and_returns_in_sequence_match_their_vmapped_form():
@@ -136,15 +137,15 @@ def test_distillation_and_returns_in_sequence_match_their_vmapped_form():
     net = ActorCritic(env.num_actions)
     obs, _ = env.reset(jax.random.PRNGKey(0))
     teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
-    args = (distill.softmax_policy(net.apply), 8, 2, distill.policy_distillation_loss, 5, 8, 1e-3)
+    args = (policies.softmax_policy(net.apply), 8, 2, distillation.policy_distillation_loss, 5, 8, 1e-3)
     runs = {
-        e.vmappable: distill.distill_teachers(net, teachers, args[0], e, *args[1:], jax.random.PRNGKey(2))
+        e.vmappable: distillation.distill_teachers(net, teachers, args[0], e, *args[1:], jax.random.PRNGKey(2))
         for e in (env, one_pool)
     }
     assert runs[True][0]["params"]["Dense_0"]["kernel"].shape[:2] == (2, 3)  # [teachers, 1 + students]
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), runs[True], runs[False])
     returns = [
-        distill.actor_critic_returns(net.apply, runs[True][0], e, 20, jax.random.PRNGKey(3)) for e in (env, one_pool)
+        rollouts.actor_critic_returns(net.apply, runs[True][0], e, 20, jax.random.PRNGKey(3)) for e in (env, one_pool)
     ]
     assert returns[0].shape == (2, 3, 2)
     np.testing.assert_allclose(returns[0], returns[1], rtol=1e-5)
@@ -160,19 +161,19 @@ def test_policy_distillation_on_procgen_plays_one_pool_network_after_network():
     net = ActorCritic(env.num_actions)
     obs, _ = env.reset(jax.random.PRNGKey(0))
     teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
-    networks, states, losses = distill.distill_teachers(
+    networks, states, losses = distillation.distill_teachers(
         net,
         teachers,
-        distill.softmax_policy(net.apply),
+        policies.softmax_policy(net.apply),
         env,
         6,
         2,
-        distill.policy_distillation_loss,
+        distillation.policy_distillation_loss,
         3,
         4,
         1e-3,
         jax.random.PRNGKey(2),
     )
     assert states.shape == (2, 12, 64, 64, 3) and losses.shape == (2, 2, 3)
-    returns = distill.actor_critic_returns(net.apply, networks, make_env(unseen, 2), 5, jax.random.PRNGKey(3))
+    returns = rollouts.actor_critic_returns(net.apply, networks, make_env(unseen, 2), 5, jax.random.PRNGKey(3))
     assert returns.shape == (2, 3, 2) and np.isfinite(np.asarray(returns)).all()

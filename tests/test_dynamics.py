@@ -4,16 +4,17 @@ import jax
 import numpy as np
 import pytest
 
-from tdgen import dynamics, mdp, spectral
+from tdgen import dynamics, spectral
+from tdgen.envs import tabular
 
 GAMMA = 0.9
 
 
 @pytest.fixture(scope="module")
 def problem():
-    env = mdp.open_grid(4, rewards={(0, 0): 1.0, (3, 2): -1.0})
+    env = tabular.open_grid(4, rewards={(0, 0): 1.0, (3, 2): -1.0})
     eig = spectral.eigendecomposition(env.P)
-    v_pi = mdp.value_function(env.P, env.R, GAMMA)
+    v_pi = tabular.value_function(env.P, env.R, GAMMA)
     V0 = v_pi + eig.vectors @ np.ones(env.n_states)
     return env, eig, v_pi, V0
 
@@ -96,5 +97,5 @@ def test_band_amplitudes_are_band_norms():
 
 def test_bad_initial_values_are_named(problem):
     env, _, _, _ = problem
-    with pytest.raises(mdp.InvalidMDPError, match="initial values must have shape"):
+    with pytest.raises(tabular.InvalidMDPError, match="initial values must have shape"):
         dynamics.td_closed_form(env.P, env.R, GAMMA, np.zeros(3), np.zeros(2))

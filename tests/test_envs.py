@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tdgen import envs
+from tdgen.envs import envpool
 
 
 @pytest.mark.parametrize("name", envs.MINATAR_ENVS)
@@ -78,8 +79,8 @@ def test_env_options_are_parsed_from_the_name():
         "Breakout-v5",
         {"reward_clip": True, "repeat_action_probability": 0.25},
     )
-    assert envs._envpool_task_id("procgen", "coinrun", {"num_levels": 10}) == "CoinrunEasy-v0"
-    assert envs._envpool_task_id("procgen", "coinrun", {"distribution_mode": "hard"}) == "CoinrunHard-v0"
+    assert envpool._envpool_task_id("procgen", "coinrun", {"num_levels": 10}) == "CoinrunEasy-v0"
+    assert envpool._envpool_task_id("procgen", "coinrun", {"distribution_mode": "hard"}) == "CoinrunHard-v0"
     with pytest.raises(ValueError, match="key=value"):
         envs.parse_env_options("coinrun?num_levels")
 

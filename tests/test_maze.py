@@ -3,8 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tdgen import maze
-from tdgen.envs import make_env
+from tdgen.envs import make_env, maze
 
 
 def test_maze_names_round_trip_and_bad_names_are_named():

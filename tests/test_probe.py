@@ -8,14 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tdgen import interference
-from tdgen.agents import probe, runner
-from tdgen.agents.networks import ActorCritic, QNetwork
+from tdgen import envs, interference
+from tdgen.rl import agents, rollouts, runner
+from tdgen.rl.networks import ActorCritic, QNetwork
 
 
 @pytest.fixture(scope="module")
 def batch():
-    return probe.probe_transitions("Breakout-MinAtar", 6, 3, jax.random.PRNGKey(0))
+    return rollouts.random_transitions("Breakout-MinAtar", 6, 3, jax.random.PRNGKey(0))
 
 
 def test_probe_transitions_shapes(batch):
@@ -23,13 +23,13 @@ def test_probe_transitions_shapes(batch):
     assert batch["obs"].dtype == np.uint8
     assert batch["action"].shape == batch["reward"].shape == batch["done"].shape == (6,)
     with pytest.raises(ValueError, match="n_states >= 2"):
-        probe.probe_transitions("Breakout-MinAtar", 1, 3, jax.random.PRNGKey(0))
+        rollouts.random_transitions("Breakout-MinAtar", 1, 3, jax.random.PRNGKey(0))
 
 
 def test_q_update_matrix_rows_are_single_state_td_steps(batch):
     network = QNetwork(3)
     params = network.init(jax.random.PRNGKey(1), batch["obs"])
-    U = np.asarray(probe.q_update_matrix(network.apply, params, batch, 0.9, 1e-2))
+    U = np.asarray(interference.q_update_matrix(network.apply, params, batch, 0.9, 1e-2))
     assert U.shape == (6, 6)
     # Row 0 by hand: one SGD step on ½(y_0 − Q(x_0, a_0))², then the change of Q(x_j, a_j).
     q = network.apply(params, batch["obs"])
@@ -47,7 +47,7 @@ def test_q_update_matrix_rows_are_single_state_td_steps(batch):
 def test_actor_critic_update_matrices(batch):
     network = ActorCritic(3)
     params = network.init(jax.random.PRNGKey(2), batch["obs"])
-    matrices = probe.actor_critic_update_matrices(network.apply, params, batch, 0.9, 1e-2)
+    matrices = interference.actor_critic_update_matrices(network.apply, params, batch, 0.9, 1e-2)
     assert set(matrices) == {"critic", "actor"}
     for m in matrices.values():
         assert m.shape == (6, 6) and np.all(np.isfinite(m))
@@ -55,12 +55,12 @@ def test_actor_critic_update_matrices(batch):
 
 
 def test_envpool_names_get_one_pool_seed_per_run():
-    assert probe.is_envpool("atari:Pong-v5") and probe.is_envpool("procgen:coinrun?num_levels=10")
-    assert not probe.is_envpool("Breakout-MinAtar") and not probe.is_envpool("maze?num_levels=10")
-    assert probe.seeded_env_name("atari:Pong-v5", 3) == "atari:Pong-v5?seed=3"
-    assert probe.seeded_env_name("procgen:coinrun?num_levels=10", 1) == "procgen:coinrun?num_levels=10&seed=1"
-    assert probe.seeded_env_name("atari:Pong-v5?seed=7", 1) == "atari:Pong-v5?seed=7"  # a pinned seed is kept
-    assert probe.seeded_env_name("Breakout-MinAtar", 2) == "Breakout-MinAtar"
+    assert envs.is_envpool("atari:Pong-v5") and envs.is_envpool("procgen:coinrun?num_levels=10")
+    assert not envs.is_envpool("Breakout-MinAtar") and not envs.is_envpool("maze?num_levels=10")
+    assert envs.seeded_env_name("atari:Pong-v5", 3) == "atari:Pong-v5?seed=3"
+    assert envs.seeded_env_name("procgen:coinrun?num_levels=10", 1) == "procgen:coinrun?num_levels=10&seed=1"
+    assert envs.seeded_env_name("atari:Pong-v5?seed=7", 1) == "atari:Pong-v5?seed=7"  # a pinned seed is kept
+    assert envs.seeded_env_name("Breakout-MinAtar", 2) == "Breakout-MinAtar"
 
 
 # A toy agent (SGD towards 1 from a random start) stands in for PPO/DQN: it needs no environment.
@@ -88,18 +88,18 @@ def test_train_seeds_runs_envpool_seeds_one_at_a_time_and_stacks_them(tmp_path):
         made.append(config.env_name)
         return toy_trainer(config)
 
-    run = probe.train_seeds(ToyConfig("atari:Pong-v5"), make, rngs, tmp_path, progress=False)
+    run = agents.train_seeds(ToyConfig("atari:Pong-v5"), make, rngs, tmp_path, progress=False)
     assert made == ["atari:Pong-v5?seed=0", "atari:Pong-v5?seed=1", "atari:Pong-v5?seed=2"]
     assert len(list(tmp_path.iterdir())) == 3  # one cached run per seed
     assert run.params.shape == (3, 11, 3) and run.metrics["episode_return"].shape == (3, 20)
     # the same as all seeds in one vmap (what MinAtar gets: one call, one cached run)
-    together = probe.train_seeds(ToyConfig("Breakout-MinAtar"), make, rngs, tmp_path / "minatar", progress=False)
+    together = agents.train_seeds(ToyConfig("Breakout-MinAtar"), make, rngs, tmp_path / "minatar", progress=False)
     assert made[3:] == ["Breakout-MinAtar"] and len(list((tmp_path / "minatar").iterdir())) == 1
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), run, together)
-    again = probe.train_seeds(ToyConfig("atari:Pong-v5"), make, rngs, tmp_path, progress=False)  # from the cache
+    again = agents.train_seeds(ToyConfig("atari:Pong-v5"), make, rngs, tmp_path, progress=False)  # from the cache
     jax.tree.map(np.testing.assert_array_equal, run, again)
     with pytest.raises(ValueError, match="no runs"):
-        probe.stack_runs([])
+        agents.stack_runs([])
 
 
 def test_over_runs_in_slices_matches_one_vmap():
@@ -108,18 +108,18 @@ def test_over_runs_in_slices_matches_one_vmap():
     def fn(t):
         return {"outer": jnp.outer(t["a"], t["a"]) + t["b"], "sum": t["a"].sum()}
 
-    whole = probe.over_runs(fn, tree)
+    whole = agents.over_runs(fn, tree)
     for at_once in (1, 3, 10):
-        sliced = probe.over_runs(fn, tree, at_once)
+        sliced = agents.over_runs(fn, tree, at_once)
         assert sliced["outer"].shape == (2, 5, 3, 3) and sliced["sum"].shape == (2, 5)
         jax.tree.map(np.testing.assert_allclose, whole, sliced)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("envpool") is None, reason="envpool is not installed")
 def test_probe_transitions_on_atari():
-    batch = probe.probe_transitions("atari:Breakout-v5", 4, 5, jax.random.PRNGKey(0))
+    batch = rollouts.random_transitions("atari:Breakout-v5", 4, 5, jax.random.PRNGKey(0))
     assert batch["obs"].shape == batch["next_obs"].shape == (4, 84, 84, 4) and batch["obs"].dtype == np.uint8
     assert batch["done"].shape == (4,) and batch["done"].dtype == np.float32
     network = QNetwork(4)
     params = network.init(jax.random.PRNGKey(1), batch["obs"])  # the Nature CNN, from the 84×84 frames
-    assert probe.q_update_matrix(network.apply, params, batch, 0.99, 1e-3).shape == (4, 4)
+    assert interference.q_update_matrix(network.apply, params, batch, 0.99, 1e-3).shape == (4, 4)

@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tdgen.agents import dqn, runner
 from tdgen.profiles import get_profile
+from tdgen.rl import dqn, runner
 
 RNGS = jax.random.split(jax.random.PRNGKey(0), 2)
 
@@ -171,7 +171,7 @@ def test_source_hash_follows_the_trainer_source(tmp_path, monkeypatch):
     (copy / "plotting.py").write_text("# not a training module\n")
     assert runner.source_hash(copy) == runner.source_hash()
     key = runner.cache_key(TinyConfig(), RNGS)
-    ppo_source = copy / "agents" / "ppo.py"
+    ppo_source = copy / "rl" / "ppo.py"
     flipped = ppo_source.read_text().replace("- config.ent_coef * entropy", "+ config.ent_coef * entropy")
     assert flipped != ppo_source.read_text()  # the tester's edit: the entropy bonus with the other sign
     ppo_source.write_text(flipped)

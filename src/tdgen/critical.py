@@ -31,8 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tdgen.mdp import InvalidMDPError, check_gamma, value_function
-from tdgen.nn import MLP
+from tdgen.envs.tabular import InvalidMDPError, check_gamma, value_function
+from tdgen.rl.networks import MLP
+from tdgen.rl.offline import make_offline_fit
+from tdgen.rl.td import discounted_returns
 from tdgen.spectral import Eigendecomposition
 
 Target = Literal["td", "mc"]
@@ -307,7 +309,7 @@ def interleaved_frames(
     """Split a rollout's frames into training frames and the held-out frames between them.
 
     ``rollout``: leaves ``[T, N, ...]`` with ``obs``, ``reward``, ``done`` (as from
-    :func:`tdgen.agents.distill.rollout`).  Frame ``t`` of every trajectory is a *training*
+    :func:`tdgen.rl.rollouts.rollout`).  Frame ``t`` of every trajectory is a *training*
     frame when ``t ≡ 0 (mod stride)`` and ``t + stride ≤ T − 1``, a *held-out* frame when
     ``t ≢ 0 (mod stride)``; only frames whose episode ended within the rollout are kept, so
     that each one's discounted Monte Carlo return ``G_t = r_t + γ (1 − d_t) G_{t+1}`` is
@@ -327,7 +329,6 @@ def interleaved_frames(
       with ``obs [H, ...]`` and ``mc_return [H]``.  NumPy arrays (boolean indexing: call
       outside jit).
     """
-    from tdgen.agents.offline import discounted_returns  # deferred: keeps this module free of the agents
 
     if stride < 2:
         raise ValueError(f"stride must be at least 2 (one held-out frame between training frames), got {stride}")
@@ -409,7 +410,7 @@ def make_deep_value_fits(
     ``params`` its initialisation, ``train`` the training transitions of
     :func:`interleaved_frames` (leaves ``[D, ...]``) and ``pretrain_targets`` ``[L, D]``
     (e.g. :func:`projection_sinusoids` of the training frames).  All fits are
-    :func:`tdgen.agents.offline.make_offline_fit` on minibatches of the training frames
+    :func:`tdgen.rl.offline.make_offline_fit` on minibatches of the training frames
     only, with Adam and the same minibatch keys:
 
     * ``td``: ``num_steps`` steps of TD towards ``R_t + γ^k (1 − D_t) V_θ⁻(x_{t+k})``
@@ -424,7 +425,6 @@ def make_deep_value_fits(
     Returns parameter trees (leaves ``[...]`` for ``td``, ``[L, ...]`` for ``pretrained``
     and ``[L + 1, ...]`` for ``finetuned``).  Vmap over seeds (``rng``, ``params``, ``train``, ``pretrain_targets``).
     """
-    from tdgen.agents.offline import make_offline_fit  # deferred: keeps this module free of the agents
 
     if stride < 1 or pretrain_steps < 1:
         raise ValueError(f"need stride >= 1 and pretrain_steps >= 1, got {stride} and {pretrain_steps}")

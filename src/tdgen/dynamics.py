@@ -12,13 +12,27 @@ rate 1.  Discrete and sampled versions check the continuous-time picture.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
-from tdgen.mdp import InvalidMDPError, check_gamma, check_reward, check_transition_matrix, value_function
+from tdgen.envs.tabular import (
+    Encoding,
+    InvalidMDPError,
+    TabularEnv,
+    check_gamma,
+    check_reward,
+    check_transition_matrix,
+    encode_states,
+    value_function,
+)
+from tdgen.rl.networks import MLP
 
 
 def _check_problem(P: np.ndarray, R: np.ndarray, gamma: float, V0: np.ndarray) -> None:
@@ -180,3 +194,58 @@ def band_amplitudes(coefficients: np.ndarray, n_bands: int) -> np.ndarray:
     """
     bands = np.array_split(np.arange(coefficients.shape[-1]), n_bands)
     return np.stack([np.linalg.norm(coefficients[..., b], axis=-1) for b in bands], axis=-1)
+
+
+Target = Literal["td", "mc"]
+
+
+def make_value_train(
+    env: TabularEnv,
+    gamma: float,
+    target: Target,
+    encoding: Encoding,
+    hidden: int,
+    learning_rate: float,
+    n_steps: int,
+    record_every: int,
+) -> Callable[[jax.Array], jax.Array]:
+    """Build a jit-able ``train(rng) -> [n_steps // record_every + 1, n]`` of the network's values over training.
+
+    Row ``k`` holds ``V_θ`` on every state after ``k · record_every`` SGD steps.
+    Vmap ``train`` over seeds.
+    """
+    check_gamma(gamma)
+    if target not in ("td", "mc"):
+        raise ValueError(f"unknown target {target!r}; choose 'td' or 'mc'")
+    if n_steps < record_every or record_every < 1:
+        raise ValueError(f"need 1 <= record_every <= n_steps, got {record_every} and {n_steps}")
+    x = jnp.asarray(encode_states(env, encoding))
+    P = jnp.asarray(env.P, dtype=jnp.float32)
+    R = jnp.asarray(env.R, dtype=jnp.float32)
+    v_pi = jnp.asarray(value_function(env.P, env.R, gamma), dtype=jnp.float32)
+    model = MLP(hidden=hidden)
+    tx = optax.sgd(learning_rate)
+
+    def loss_fn(params) -> jax.Array:
+        v = model.apply(params, x)
+        goal = R + gamma * P @ v if target == "td" else v_pi
+        return 0.5 * jnp.mean((jax.lax.stop_gradient(goal) - v) ** 2)
+
+    def train(rng: jax.Array) -> jax.Array:
+        params = model.init(rng, x)
+        opt_state = tx.init(params)
+
+        def step(carry, _):
+            params, opt_state = carry
+            grads = jax.grad(loss_fn)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), None
+
+        def block(carry, _):
+            carry, _ = jax.lax.scan(step, carry, None, length=record_every)
+            return carry, model.apply(carry[0], x)
+
+        _, trace = jax.lax.scan(block, (params, opt_state), None, length=n_steps // record_every)
+        return jnp.concatenate([model.apply(params, x)[None], trace])
+
+    return jax.jit(train)

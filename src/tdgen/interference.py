@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
@@ -139,3 +140,51 @@ def batched(predict: Callable[[Params, jax.Array], jax.Array]) -> Callable[[Para
         return jax.vmap(lambda x: predict(params, x))(batch["x"])
 
     return outputs
+
+
+def _fixed(x: jax.Array) -> jax.Array:
+    return jax.lax.stop_gradient(x)
+
+
+def q_update_matrix(apply: Callable, params: Any, batch: dict, gamma: float, learning_rate: float) -> jax.Array:
+    """DQN's ``[n, n]`` update matrix of Q(x_j, a_j) under one-state TD losses (targets fixed)."""
+    target = batch["reward"] + gamma * (1.0 - batch["done"]) * apply(params, batch["next_obs"]).max(-1)
+    data = {"obs": batch["obs"], "action": batch["action"], "y": _fixed(target)}
+
+    def outputs(p, d):
+        return jnp.take_along_axis(apply(p, d["obs"]), d["action"][:, None], axis=-1)[:, 0]
+
+    def loss(p, example):
+        q = apply(p, example["obs"][None])[0, example["action"]]
+        return 0.5 * (example["y"] - q) ** 2
+
+    return update_matrix(outputs, loss, params, data, learning_rate)
+
+
+def actor_critic_update_matrices(
+    apply: Callable, params: Any, batch: dict, gamma: float, learning_rate: float
+) -> dict[str, jax.Array]:
+    """PPO's ``[n, n]`` update matrices: ``"critic"`` (V, value losses) and ``"actor"`` (log π, policy losses)."""
+    _, value = apply(params, batch["obs"])
+    _, next_value = apply(params, batch["next_obs"])
+    target = _fixed(batch["reward"] + gamma * (1.0 - batch["done"]) * next_value)
+    data = {"obs": batch["obs"], "action": batch["action"], "y": target, "advantage": _fixed(target - value)}
+
+    def values(p, d):
+        return apply(p, d["obs"])[1]
+
+    def value_loss(p, example):
+        return 0.5 * (example["y"] - apply(p, example["obs"][None])[1][0]) ** 2
+
+    def log_probs(p, d):
+        logits = apply(p, d["obs"])[0]
+        return jnp.take_along_axis(jax.nn.log_softmax(logits), d["action"][:, None], axis=-1)[:, 0]
+
+    def policy_loss(p, example):
+        logits = apply(p, example["obs"][None])[0][0]
+        return -example["advantage"] * jax.nn.log_softmax(logits)[example["action"]]
+
+    return {
+        "critic": update_matrix(values, value_loss, params, data, learning_rate),
+        "actor": update_matrix(log_probs, policy_loss, params, data, learning_rate),
+    }

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tdgen.mdp import InvalidMDPError, check_transition_matrix
+from tdgen.envs.tabular import InvalidMDPError, check_transition_matrix
 
 
 @dataclass(frozen=True)

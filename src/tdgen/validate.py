@@ -1,6 +1,6 @@
 """Checks of configuration values, each failing with an error that names the field and the bad value.
 
-Configs and budgets (:class:`~tdgen.agents.ppo.PPOConfig`, the budgets of
+Configs and budgets (:class:`~tdgen.rl.ppo.PPOConfig`, the budgets of
 :mod:`tdgen.profiles`, …) run these in ``__post_init__``, so a bad value fails where it
 is written, not deep inside a jit-compiled training loop — or not at all.  A value of
 the wrong type raises :class:`TypeError`, one out of range :class:`ValueError`.

@@ -1,22 +1,25 @@
-"""The book's trained agents, defined once for every notebook that uses them.
+"""Trained agents: many seeds in one call, and maps over their checkpoints.
 
-Claim 3 plays the DQN agents of Breakout-MinAtar, claim 4 studies PPO and DQN on every
-interference game, and claim 5 distils the DQN agents of its value game and PPO agents
-trained on generated levels.  Each notebook gets them from :func:`trained_agents`, so
-agents that two notebooks share are the same cached run by construction: the same
-config (:func:`agent_config`), the same seeds (:func:`agent_rngs`) and the same cache
-folder, ``cache/<profile>/``.
+* :func:`train_seeds` – a :func:`cached run <tdgen.rl.runner.run_cached>` per key (vmapped; envpool: one call per seed);
+* :func:`over_runs` – a function mapped over the ``[runs, checkpoints]`` axes of their parameters;
+* :func:`trained_agents` – the book's agents of one profile, algorithm and game, shared by claims 3, 4 and 5.
 """
 
 from __future__ import annotations
 
-import jax
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from tdgen.agents import dqn, ppo, probe
-from tdgen.agents.runner import Run
-from tdgen.envs import level_split
+import jax
+import numpy as np
+
+from tdgen.envs import is_envpool, level_split, seeded_env_name
 from tdgen.paths import output_dir
 from tdgen.profiles import Profile
+from tdgen.rl import dqn, ppo, runner
+from tdgen.rl.runner import Run
 
 ALGORITHMS = {"PPO": (ppo.PPOConfig, ppo.make_trainer), "DQN": (dqn.DQNConfig, dqn.make_trainer)}
 SEEDS_KEY, LEVEL_SEEDS_KEY = 0, 10  # the seeds' keys are split from PRNGKey(SEEDS_KEY), on level games LEVEL_SEEDS_KEY
@@ -72,11 +75,58 @@ def agent_rngs(profile: Profile, game: str) -> jax.Array:
 def trained_agents(profile: Profile, algorithm: str, game: str, progress: bool = True) -> Run:
     """The ``algorithm`` agents on ``game`` at ``profile``, trained once and then loaded from ``cache/<profile>/``.
 
-    :func:`~tdgen.agents.probe.train_seeds` with :func:`agent_config` and
+    :func:`~tdgen.rl.train_seeds` with :func:`agent_config` and
     :func:`agent_rngs`: leaves ``[seeds, ...]``, parameters at every checkpoint.
     ``progress`` shows a training bar.
     """
     config = agent_config(profile, algorithm, game)
     _, make_trainer = ALGORITHMS[algorithm]
     cache_dir = output_dir("cache", profile.name)
-    return probe.train_seeds(config, make_trainer, agent_rngs(profile, game), cache_dir, progress=progress)
+    return train_seeds(config, make_trainer, agent_rngs(profile, game), cache_dir, progress=progress)
+
+
+def stack_runs(runs: list[runner.Run]) -> runner.Run:
+    """Concatenate runs along their leading seed axis: ``[s_1, ...], [s_2, ...] -> [s_1 + s_2, ...]``."""
+    if not runs:
+        raise ValueError("no runs to stack")
+    return jax.tree.map(lambda *leaves: np.concatenate([np.asarray(x) for x in leaves], axis=0), *runs)
+
+
+def train_seeds(
+    config: Any, make_trainer: Callable[[Any], runner.Trainer], rngs: jax.Array, cache_dir: Path, **kwargs: Any
+) -> runner.Run:
+    """Train (or load) a run per key of ``rngs`` with :func:`~tdgen.rl.runner.run_cached`: leaves ``[seeds, ...]``.
+
+    MinAtar and other JAX environments: one call, the seeds vmapped.  envpool
+    environments (:func:`is_envpool`): one call per seed, each with its own pool whose
+    seed is the seed's index (:func:`seeded_env_name`, so the environments differ
+    between seeds and the name in the cache key pins them), stacked with
+    :func:`stack_runs`.  Each seed is then cached on its own: an interrupted study
+    keeps its finished seeds.  ``kwargs`` go to ``run_cached``.
+    """
+    if not is_envpool(config.env_name):
+        run, _ = runner.run_cached(config, make_trainer(config), rngs, cache_dir, **kwargs)
+        return run
+    runs = []
+    for i in range(rngs.shape[0]):
+        seeded = dataclasses.replace(config, env_name=seeded_env_name(config.env_name, i))
+        run, _ = runner.run_cached(seeded, make_trainer(seeded), rngs[i : i + 1], cache_dir, **kwargs)
+        runs.append(run)
+    return stack_runs(runs)
+
+
+def over_runs(fn: Callable[[Any], Any], tree: Any, at_once: int = 0) -> Any:
+    """``fn`` applied over the two leading axes ``[runs, checkpoints]`` of every leaf of ``tree``, jit-compiled.
+
+    ``at_once = 0``: one ``vmap`` over both axes.  Otherwise ``lax.map`` over the
+    flattened ``runs × checkpoints`` applications, ``at_once`` of them per ``vmap`` —
+    for networks whose update matrices do not all fit in memory at once (Atari).
+    """
+    if at_once < 0:
+        raise ValueError(f"at_once must be >= 0, got {at_once}")
+    if at_once == 0:
+        return jax.jit(jax.vmap(jax.vmap(fn)))(tree)
+    lead = jax.tree.leaves(tree)[0].shape[:2]
+    flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), tree)
+    out = jax.jit(lambda t: jax.lax.map(fn, t, batch_size=at_once))(flat)
+    return jax.tree.map(lambda x: x.reshape((*lead, *x.shape[1:])), out)

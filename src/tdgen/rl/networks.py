@@ -146,3 +146,15 @@ class ActorCritic(nn.Module):
         logits = nn.Dense(self.num_actions, kernel_init=nn.initializers.orthogonal(0.01))(x)
         value = nn.Dense(1, kernel_init=nn.initializers.orthogonal(1.0))(x)[..., 0]
         return logits, value
+
+
+class MLP(nn.Module):
+    """Two hidden ReLU layers and a scalar output: ``[batch, d] -> [batch]``."""
+
+    hidden: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = nn.relu(nn.Dense(self.hidden)(x))
+        x = nn.relu(nn.Dense(self.hidden)(x))
+        return nn.Dense(1)(x)[..., 0]

@@ -26,82 +26,9 @@ import numpy as np
 import optax
 
 from tdgen.envs import MINATAR_ENVS, Env, vmap_over
-from tdgen.validate import integer, positive_float, positive_int, probability
-
-Policy = Callable[[Any, jax.Array, jax.Array], jax.Array]  # (params, key, obs [N, ...]) -> action int32[N]
-
-
-def epsilon_greedy(apply: Callable, epsilon: float) -> Policy:
-    """ε-greedy policy of a Q-network ``apply(params, obs) -> Q [N, A]`` (ε = 0: greedy)."""
-    probability("epsilon", epsilon)
-
-    def policy(params: Any, key: jax.Array, obs: jax.Array) -> jax.Array:
-        q = apply(params, obs)
-        explore_key, action_key = jax.random.split(key)
-        random_action = jax.random.randint(action_key, q.shape[:1], 0, q.shape[-1])
-        return jnp.where(jax.random.uniform(explore_key, q.shape[:1]) < epsilon, random_action, q.argmax(-1))
-
-    return policy
-
-
-def softmax_policy(apply: Callable, greedy: bool | jax.Array = False) -> Policy:
-    """Policy of an actor-critic ``apply(params, obs) -> (logits [N, A], value [N])``: sampled, or its mode.
-
-    ``greedy`` may be a traced boolean, so one compiled rollout can serve both modes under ``vmap``.
-    """
-
-    def policy(params: Any, key: jax.Array, obs: jax.Array) -> jax.Array:
-        logits, _ = apply(params, obs)
-        return jnp.where(greedy, logits.argmax(-1), jax.random.categorical(key, logits))
-
-    return policy
-
-
-def perturbed(policy: Policy, perturb: Callable[[jax.Array, jax.Array], jax.Array]) -> Policy:
-    """``policy`` acting on ``perturb(key, obs)`` instead of ``obs`` (the environment itself is unchanged)."""
-
-    def acting(params: Any, key: jax.Array, obs: jax.Array) -> jax.Array:
-        noise_key, act_key = jax.random.split(key)
-        return policy(params, act_key, perturb(noise_key, obs))
-
-    return acting
-
-
-def rollout(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array) -> dict[str, jax.Array]:
-    """Run ``policy`` for ``num_steps`` steps in ``env`` (``num_envs`` copies, automatic resets).
-
-    Returns ``obs`` ``[num_steps, num_envs, ...]`` (the observation each action was
-    taken on), ``action``, ``reward``, ``done`` and ``reset_step``
-    ``[num_steps, num_envs]``; ``reset_step`` marks envpool's reset steps (their
-    ``obs`` is the last frame of an episode and their action is ignored; always false
-    for JAX environments).  Jit-able (``num_steps`` and ``env`` static).
-    """
-    reset_key, run_key = jax.random.split(rng)
-    obs, state = env.reset(reset_key)
-
-    def step(carry, key):
-        obs, state = carry
-        act_key, step_key = jax.random.split(key)
-        action = policy(params, act_key, obs)
-        next_obs, state, reward, done, info = env.step(step_key, state, action)
-        reset_step = info.get("reset_step", jnp.zeros_like(done))
-        out = {"obs": obs, "action": action, "reward": reward, "done": done, "reset_step": reset_step}
-        return (next_obs, state), out
-
-    _, out = jax.lax.scan(step, (obs, state), jax.random.split(run_key, num_steps))
-    return out
-
-
-def first_episode_returns(reward: jax.Array, done: jax.Array) -> jax.Array:
-    """Undiscounted return of each environment's first episode: ``[T, N], [T, N] -> [N]``.
-
-    An episode still running after ``T`` steps counts with the reward it has collected
-    so far (the caller picks ``T`` long enough for that to be rare).
-    """
-    if reward.shape != done.shape or reward.ndim != 2:
-        raise ValueError(f"reward and done must both be [T, N], got {reward.shape} and {done.shape}")
-    ended_before = jnp.cumsum(done, axis=0) - done  # episodes finished before step t
-    return jnp.where(ended_before == 0, reward, 0.0).sum(0)
+from tdgen.rl.policies import Policy
+from tdgen.rl.rollouts import visited_states
+from tdgen.validate import integer, positive_float, positive_int
 
 
 def bit_flip(key: jax.Array, obs: jax.Array, probability: float | jax.Array) -> jax.Array:
@@ -230,18 +157,6 @@ def make_distill(
     return distill
 
 
-def visited_states(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array) -> jax.Array:
-    """The ``[num_steps · num_envs, ...]`` states a policy acts on in ``num_steps`` steps of ``env``."""
-    obs = rollout(env, policy, params, num_steps, rng)["obs"]
-    return obs.reshape((-1, *obs.shape[2:]))
-
-
-def mean_episode_return(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array) -> jax.Array:
-    """Mean :func:`first_episode_returns` over ``env``'s ``num_envs`` environments (episodes cut at ``num_steps``)."""
-    out = rollout(env, policy, params, num_steps, rng)
-    return first_episode_returns(out["reward"], out["done"]).mean()
-
-
 def distill_teachers(
     network: Any,
     teachers: Any,
@@ -280,22 +195,3 @@ def distill_teachers(
     )
     networks = jax.tree.map(lambda t, s: jnp.concatenate([t[:, None], s], axis=1), teachers, fitted)
     return networks, states, losses
-
-
-def actor_critic_returns(apply: Callable, networks: Any, env: Env, num_steps: int, rng: jax.Array) -> jax.Array:
-    """Mean episode return of every actor-critic of ``networks`` (leaves ``[T, M, ...]``) in ``env``.
-
-    Returns ``[T, M, 2]``: sampling from the policy (``[..., 0]``) and acting greedily
-    (``[..., 1]``).  The ``M`` networks of a row share their keys (a teacher and its
-    students meet the same levels and noise) — except in an envpool pool, which they
-    play one after another (:func:`~tdgen.envs.vmap_over`), each on the next episodes.
-    """
-
-    def mean_return(params: Any, key: jax.Array, greedy: jax.Array) -> jax.Array:
-        return mean_episode_return(env, softmax_policy(apply, greedy=greedy), params, num_steps, key)
-
-    rows = jax.tree.leaves(networks)[0].shape[0]
-    per_network = vmap_over(vmap_over(mean_return, env, in_axes=(0, None, None)), env, in_axes=(0, 0, None))
-    both_modes = vmap_over(per_network, env, in_axes=(None, None, 0))  # [2, T, M]
-    returns = jax.jit(both_modes)(networks, jax.random.split(rng, rows), jnp.array([False, True]))
-    return jnp.moveaxis(returns, 0, -1)

@@ -25,11 +25,11 @@ import jax.numpy as jnp
 import optax
 from flax.training.train_state import TrainState
 
-from tdgen.agents.networks import QNetwork
-from tdgen.agents.runner import Run, Trainer, episode_metrics
-from tdgen.agents.runner import make_train as make_scan_train
 from tdgen.envs import EnvState, make_env
 from tdgen.profiles import AgentBudget
+from tdgen.rl.networks import QNetwork
+from tdgen.rl.runner import Run, Trainer, episode_metrics
+from tdgen.rl.runner import make_train as make_scan_train
 from tdgen.validate import check_fields, positive_float, positive_int, probability, text
 
 
@@ -141,7 +141,7 @@ def q_learning_loss(
 
 
 def make_trainer(config: DQNConfig) -> Trainer:
-    """DQN on ``config.env_name`` as a :class:`~tdgen.agents.runner.Trainer` (one seed)."""
+    """DQN on ``config.env_name`` as a :class:`~tdgen.rl.runner.Trainer` (one seed)."""
     env = make_env(config.env_name, config.num_envs)
     network = QNetwork(env.num_actions)
     tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))

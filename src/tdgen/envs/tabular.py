@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -283,3 +284,18 @@ def random_mdp(n: int, branching: int = 3, seed: int = 0) -> TabularEnv:
         P[i, targets] = rng.dirichlet(np.ones(branching))
     pairs = {(min(i, j), max(i, j)) for i, j in zip(*np.nonzero(P)) if i != j}
     return TabularEnv(name="random MDP", P=P, R=rng.standard_normal(n), edges=_edges_from_pairs(pairs))
+
+
+Encoding = Literal["one-hot", "coordinates"]
+
+
+def encode_states(env: TabularEnv, encoding: Encoding) -> np.ndarray:
+    """Network inputs for every state: ``[n, n]`` one-hot, or ``[n, 2]`` grid coordinates scaled to [−1, 1]."""
+    if encoding == "one-hot":
+        return np.eye(env.n_states, dtype=np.float32)
+    if encoding == "coordinates":
+        if env.coords is None or env.shape is None:
+            raise InvalidMDPError(f"environment {env.name!r} has no coordinates to encode")
+        scale = np.maximum(np.array(env.shape, dtype=np.float32) - 1.0, 1.0)
+        return (2.0 * env.coords / scale - 1.0).astype(np.float32)
+    raise ValueError(f"unknown encoding {encoding!r}; choose 'one-hot' or 'coordinates'")

@@ -26,7 +26,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from tdgen.envs import Env, EnvState, parse_env_options  # make_env imports this module lazily: no cycle
+from tdgen.envs.interface import Env, EnvState, parse_env_options
 from tdgen.validate import nonnegative_int, positive_int
 
 LEVEL_SEED = 0

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from tdgen.mdp import TabularEnv
+from tdgen.envs.tabular import TabularEnv
 from tdgen.paths import atomic_write_bytes, output_dir, project_root
 
 

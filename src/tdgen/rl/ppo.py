@@ -25,11 +25,11 @@ import jax.numpy as jnp
 import optax
 from flax.training.train_state import TrainState
 
-from tdgen.agents.networks import ActorCritic
-from tdgen.agents.runner import Run, Trainer, episode_metrics
-from tdgen.agents.runner import make_train as make_scan_train
 from tdgen.envs import EnvState, make_env
 from tdgen.profiles import AgentBudget
+from tdgen.rl.networks import ActorCritic
+from tdgen.rl.runner import Run, Trainer, episode_metrics
+from tdgen.rl.runner import make_train as make_scan_train
 from tdgen.validate import boolean, check_fields, nonnegative_float, positive_float, positive_int, probability, text
 
 
@@ -157,7 +157,7 @@ def ppo_loss(
 
 
 def make_trainer(config: PPOConfig) -> Trainer:
-    """PPO on ``config.env_name`` as a :class:`~tdgen.agents.runner.Trainer` (one seed)."""
+    """PPO on ``config.env_name`` as a :class:`~tdgen.rl.runner.Trainer` (one seed)."""
     env = make_env(config.env_name, config.num_envs)
     network = ActorCritic(env.num_actions)
     batch_size = config.num_envs * config.num_steps

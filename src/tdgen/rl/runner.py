@@ -64,12 +64,15 @@ from tdgen.paths import atomic_write_bytes
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the tdgen package
 # The modules whose code trains an agent (see training_sources); their source is part of every cache key.
 TRAINING_MODULES = (
-    "tdgen.agents.dqn",
-    "tdgen.agents.networks",
-    "tdgen.agents.ppo",
-    "tdgen.agents.runner",
     "tdgen.envs",
-    "tdgen.maze",
+    "tdgen.envs.envpool",
+    "tdgen.envs.interface",
+    "tdgen.envs.maze",
+    "tdgen.envs.minatar",
+    "tdgen.rl.dqn",
+    "tdgen.rl.networks",
+    "tdgen.rl.ppo",
+    "tdgen.rl.runner",
     "tdgen.validate",
 )
 # The libraries whose versions are part of every cache key (envpool only where it is installed).
@@ -270,15 +273,21 @@ def make_train(
 def training_sources(package_dir: Path | None = None) -> list[Path]:
     """The source files of :data:`TRAINING_MODULES`, the modules whose code trains an agent, sorted.
 
-    They are the trainers (:mod:`~tdgen.agents.ppo`, :mod:`~tdgen.agents.dqn`), their
-    networks, this runner, the environments (:mod:`tdgen.envs`, :mod:`tdgen.maze`) and
+    They are the trainers (:mod:`~tdgen.rl.ppo`, :mod:`~tdgen.rl.dqn`), their
+    networks, this runner, the environments (the :mod:`tdgen.envs` package but its tabular MDPs) and
     the value checks these run (:mod:`tdgen.validate`).  Every tdgen module they import
     is among them except :mod:`tdgen.profiles`, which reaches an agent only through its
     config, and :mod:`tdgen.paths`, which writes files.  ``package_dir`` is the ``tdgen``
     package folder (default: this one).
     """
     package_dir = package_dir or PACKAGE_DIR
-    return sorted(package_dir.joinpath(*module.split(".")[1:]).with_suffix(".py") for module in TRAINING_MODULES)
+    return sorted(_module_file(package_dir, module) for module in TRAINING_MODULES)
+
+
+def _module_file(package_dir: Path, module: str) -> Path:
+    """The source of ``module`` (``tdgen.a.b``) in the ``tdgen`` folder ``package_dir``: ``a/b.py`` or ``a/b/__init__.py``."""
+    folder = package_dir.joinpath(*module.split(".")[1:])
+    return folder / "__init__.py" if folder.is_dir() else folder.with_suffix(".py")
 
 
 def source_hash(package_dir: Path | None = None) -> str:
