@@ -285,7 +285,7 @@ def training_sources(package_dir: Path | None = None) -> list[Path]:
 
 
 def _module_file(package_dir: Path, module: str) -> Path:
-    """The source of ``module`` (``tdgen.a.b``) in the ``tdgen`` folder ``package_dir``: ``a/b.py`` or ``a/b/__init__.py``."""
+    """The source of ``module`` (``tdgen.a.b``) in the folder ``package_dir``: ``a/b.py`` or ``a/b/__init__.py``."""
     folder = package_dir.joinpath(*module.split(".")[1:])
     return folder / "__init__.py" if folder.is_dir() else folder.with_suffix(".py")
 
