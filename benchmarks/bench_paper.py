@@ -57,17 +57,10 @@ def main() -> None:
         print("ProcGen skipped (--no-procgen)")
     elif ctypes.util.find_library("Qt5Gui") is not None:
         train_levels = level_split(distill.level_games[0], distill.train_levels, distill.test_levels)[0]
-        batch = distill.ppo_num_envs * distill.ppo_num_steps
-        procgen = ppo.PPOConfig(
-            env_name=train_levels,
-            total_timesteps=max(args.timesteps, CHECKPOINTS * batch),
-            num_envs=distill.ppo_num_envs,
-            num_steps=distill.ppo_num_steps,
-            update_epochs=distill.ppo_update_epochs,
-            num_minibatches=distill.ppo_num_minibatches,
-            gamma=distill.ppo_gamma,
-            learning_rate=distill.ppo_learning_rate,
-            num_checkpoints=CHECKPOINTS,
+        teachers = ppo.PPOConfig.from_budget(distill.teacher_budget(agents), train_levels)
+        batch = teachers.num_envs * teachers.num_steps
+        procgen = dataclasses.replace(
+            teachers, total_timesteps=max(args.timesteps, CHECKPOINTS * batch), num_checkpoints=CHECKPOINTS
         )
         cases.append(("PPO", ppo, procgen, 0))
     else:

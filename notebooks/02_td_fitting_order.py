@@ -1,12 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -14,14 +7,12 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab, install this release's pins (requirements-colab.txt: the versions of
-# requirements.lock, with JAX for CUDA) and tdgen; elsewhere this cell does nothing.
+# Colab only: install this release's pins (requirements-colab.txt) and tdgen.
+import subprocess
 import sys
 
+REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
 if "google.colab" in sys.modules:
-    import subprocess
-
-    REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
     pip = [sys.executable, "-m", "pip", "install", "-q"]
     subprocess.run([*pip, "-r", f"{REPO}/raw/{REF}/requirements-colab.txt"], check=True)
     subprocess.run([*pip, "--no-deps", f"tdgen @ git+{REPO}@{REF}"], check=True)
@@ -45,22 +36,26 @@ if "google.colab" in sys.modules:
 # about nearby rewards first and the global shape of the value function last. Monte Carlo
 # regression on $V^\pi$, $\partial_t V_t = V^\pi - V_t$, fits every component at rate 1.
 #
-# **Setup.** A uniform random walk in an open gridworld with three rewards, $\gamma$ from the
-# profile. We check the closed form against (i) numerical integration, (ii) discrete
-# expected TD with a small step $\eta$ (time $t = k\eta$ after $k$ updates), and (iii) sampled
-# TD(0) with stochastic transitions, averaged over many seeds run as one `jax.vmap`.
+# ## Setup
+#
+# A uniform random walk in an open gridworld with three rewards, $\gamma$ from the
+# profile. We check the closed form ({py:func}`~tdgen.dynamics.td_closed_form`) against
+# (i) numerical integration ({py:func}`~tdgen.dynamics.td_integrate`), (ii) discrete
+# expected TD with a small step $\eta$ (time $t = k\eta$ after $k$ updates;
+# {py:func}`~tdgen.dynamics.expected_td`), and (iii) sampled TD(0) with stochastic
+# transitions, averaged over many seeds run as one `jax.vmap`
+# ({py:func}`~tdgen.dynamics.make_sampled_td`).
 
 # %%
 import jax
-import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
-from tdgen import dynamics, spectral, stats
+from tdgen import claimtests, dynamics, spectral, stats
 from tdgen.dashboard import details
 from tdgen.envs import tabular
-from tdgen.plotting import grid_heatmap, publish_figure, set_theme
+from tdgen.plotting import claim2, publish_figure, set_theme
 from tdgen.profiles import get_profile
-from tdgen.results import ClaimTest, record_claim
+from tdgen.results import record_claim
 
 profile = get_profile()
 budget = profile.td
@@ -84,25 +79,18 @@ times = np.arange(n_records + 1) * budget.record_every * budget.td_step
 print(f"profile {profile.name}: {env.name}, γ = {gamma}, T = {times[-1]:g}")
 print(f"η = {budget.td_step}, {budget.td_seeds} seeds of sampled TD(0)")
 
+# %% [markdown]
+# ## Experiment: the TD dynamics solved four ways, and Monte Carlo regression
+
 # %%
+n_updates = n_records * budget.record_every
 closed = dynamics.td_closed_form(env.P, env.R, gamma, V0, times)
 integrated = dynamics.td_integrate(env.P, env.R, gamma, V0, times)
 expected = dynamics.expected_td(
-    env.P,
-    env.R,
-    gamma,
-    V0,
-    budget.td_step,
-    n_records * budget.record_every,
-    budget.record_every,
+    env.P, env.R, gamma, V0, budget.td_step, n_updates, budget.record_every
 )
 run_td = dynamics.make_sampled_td(
-    env.P,
-    env.R,
-    gamma,
-    budget.td_step,
-    n_records * budget.record_every,
-    budget.record_every,
+    env.P, env.R, gamma, budget.td_step, n_updates, budget.record_every
 )
 seeds = jax.random.split(jax.random.PRNGKey(0), budget.td_seeds)
 sampled = np.asarray(jax.vmap(run_td, in_axes=(0, None))(seeds, V0))  # [seeds, T, n]
@@ -125,65 +113,41 @@ print(
 # The closed form and the integrator agree to solver precision; discrete TD with step $\eta$
 # follows them up to an $O(\eta)$ error, and the average of sampled TD(0) runs follows
 # expected TD within a few standard errors. Now the same trajectories in the eigenbasis of
-# $P^\pi$: the coordinates $\alpha_i(t)$ of the error $V_t - V^\pi$.
+# $P^\pi$: the coordinates $\alpha_i(t)$ of the error $V_t - V^\pi$
+# ({py:meth}`~tdgen.spectral.Eigendecomposition.coefficients`), and the rate of each
+# component's decay fitted by least squares on $\log|\alpha_i(t)|$
+# ({py:func}`~tdgen.dynamics.fit_decay_rates`).
 
 # %% tags=["remove-output"]
-alpha_td = eig.coefficients(sampled.mean(axis=0) - v_pi)  # [T, n]
-alpha_closed = eig.coefficients(closed - v_pi)
-alpha_mc = eig.coefficients(monte_carlo - v_pi)
+alpha = {
+    "TD": eig.coefficients(sampled.mean(axis=0) - v_pi),  # [T, n]
+    "MC": eig.coefficients(monte_carlo - v_pi),
+}
 predicted = 1.0 - gamma * lam
-rates_td = dynamics.fit_decay_rates(times, alpha_td)
-rates_mc = dynamics.fit_decay_rates(times, alpha_mc)
-
-fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-norm = plt.Normalize(-1, 1)
-cmap = plt.get_cmap("coolwarm")  # blue: negative λ (rough), red: λ near 1 (smooth)
-for ax, alpha, title in [
-    (axes[0], alpha_td, "TD (mean of sampled TD(0))"),
-    (axes[1], alpha_mc, "Monte Carlo regression"),
-]:
-    for i in range(env.n_states):
-        ax.plot(
-            times, np.abs(alpha[:, i] / alpha[0, i]), color=cmap(norm(lam[i])), lw=0.8
-        )
-    ax.set_yscale("log")
-    ax.set_ylim(1e-3, 1.5)
-    ax.set_xlabel("time t (η × updates)")
-    ax.set_title(title)
-axes[0].set_ylabel("|α_i(t) − α_i^π| / |α_i(0) − α_i^π|")
-fig.colorbar(
-    plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[:2], label="eigenvalue λ_i"
-)
-axes[2].scatter(
-    predicted, rates_td, c=lam, cmap=cmap, norm=norm, s=14, label="TD, measured"
-)
-axes[2].scatter(
-    predicted, rates_mc, color="0.3", marker="x", s=14, label="MC, measured"
-)
-line = np.array([predicted.min(), predicted.max()])
-axes[2].plot(line, line, "k--", lw=1, label="1 − γλ_i (theory)")
-axes[2].set_xlabel("predicted rate 1 − γλ_i (per unit time)")
-axes[2].set_ylabel("measured decay rate (per unit time)")
-axes[2].legend(loc="upper left")
-publish_figure(fig, "claim2_eigencomponent_decay", profile.name)
+rates = {kind: dynamics.fit_decay_rates(times, a) for kind, a in alpha.items()}
+figure = claim2.eigencomponent_decay(times, lam, predicted, alpha, rates)
+publish_figure(figure, "claim2_eigencomponent_decay", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim2_eigencomponent_decay
 # :name: fig-claim2-decay
 #
-# Left: the error of sampled TD(0) (mean over seeds) along each eigenvector of $P^\pi$,
-# relative to its start, coloured by eigenvalue. Blue (negative $\lambda$, non-smooth)
-# components vanish first; red (large $\lambda$, smooth) components last. Middle: Monte Carlo
-# regression shrinks every component at the same rate. Right: the decay rate fitted to each
-# TD component against the predicted $1-\gamma\lambda_i$ (dashed: equality); the MC rates
-# all sit at 1.
+# Left: the error of sampled TD(0) (mean over seeds,
+# {py:func}`~tdgen.dynamics.make_sampled_td`) along each eigenvector of $P^\pi$, relative
+# to its start, coloured by eigenvalue. Blue (negative $\lambda$, non-smooth) components
+# vanish first; red (large $\lambda$, smooth) components last. Middle: Monte Carlo
+# regression ({py:func}`~tdgen.dynamics.mc_closed_form`) shrinks every component at the
+# same rate. Right: the decay rate fitted to each TD component
+# ({py:func}`~tdgen.dynamics.fit_decay_rates`) against the predicted $1-\gamma\lambda_i$
+# (dashed: equality); the MC rates all sit at 1.
 # ```
 #
 # ## Early TD targets are rougher than the value function
 #
 # Value iteration from $V_0 = 0$, $V_{k+1} = R + \gamma P^\pi V_k$, is TD with step 1, and
-# $V_{k+1}$ is the TD target of $V_k$. Early targets carry the rewards' spikes; the smooth
-# global shape arrives only after many updates.
+# $V_{k+1}$ is the TD target of $V_k$ ({py:func}`~tdgen.dynamics.bellman_iterates`). Early
+# targets carry the rewards' spikes; the smooth global shape arrives only after many
+# updates.
 
 # %%
 bellman = dynamics.bellman_iterates(env.P, env.R, gamma, budget.bellman_iterations)
@@ -194,29 +158,18 @@ print(f"energy of the first TD target / energy of V^π = {roughness_ratio:.2f}")
 
 # %% tags=["remove-output"]
 shown = [k for k in (0, 1, 2, 5, 20, 100) if k <= budget.bellman_iterations]
-fig = plt.figure(figsize=(12, 5.5))
-grid = fig.add_gridspec(2, len(shown) + 1, height_ratios=[1, 1.2])
-for column, k in enumerate(shown):
-    grid_heatmap(
-        fig.add_subplot(grid[0, column]), env, bellman[k], title=f"V after {k} updates"
-    )
-grid_heatmap(fig.add_subplot(grid[0, len(shown)]), env, v_pi, title="V^π")
-ax = fig.add_subplot(grid[1, 1:-1])
-ax.plot(np.arange(len(energy_targets)), energy_targets, label="TD target R + γPV_k")
-ax.axhline(energy_v_pi, color="k", ls="--", lw=1, label="V^π")
-ax.set_xscale("symlog", linthresh=1)
-ax.set_xlabel("Bellman update k")
-ax.set_ylabel("Dirichlet energy (centred, 0–2)")
-ax.legend()
-publish_figure(fig, "claim2_bellman_updates", profile.name)
+figure = claim2.bellman_updates(env, bellman, v_pi, energy_targets, energy_v_pi, shown)
+publish_figure(figure, "claim2_bellman_updates", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim2_bellman_updates
 # :name: fig-claim2-bellman
 #
 # The value estimate of a gridworld with three rewards after 0, 1, 2, 5, 20 and 100 Bellman
-# updates (red positive, blue negative), the true $V^\pi$, and (below) the Dirichlet energy of
-# the TD target $R + \gamma P^\pi V_k$ over updates against that of $V^\pi$ (dashed). The
+# updates ({py:func}`~tdgen.dynamics.bellman_iterates`; red positive, blue negative), the
+# true $V^\pi$, and (below) the Dirichlet energy of the TD target $R + \gamma P^\pi V_k$
+# over updates against that of $V^\pi$ (dashed), both centred
+# ({py:func}`~tdgen.spectral.centre`, {py:func}`~tdgen.spectral.dirichlet_energy`). The
 # first targets are spikes at the rewards, far rougher than $V^\pi$; their energy falls to
 # that of $V^\pi$ only as the smooth components arrive.
 # ```
@@ -230,18 +183,19 @@ publish_figure(fig, "claim2_bellman_updates", profile.name)
 # MLP (two hidden ReLU layers) full-batch with plain SGD on every state, with semi-gradient
 # TD targets or with Monte Carlo regression targets $V^\pi$, from two input encodings: a
 # one-hot code (no geometry, close to the tabular case) and the cell's coordinates (geometry
-# the network can exploit). The error is tracked in bands of eigenvectors, from the
-# smoothest (largest $\lambda$) to the roughest, and each band's *time constant*
+# the network can exploit) ({py:func}`~tdgen.dynamics.make_value_train`). The error is
+# tracked in bands of eigenvectors, from the smoothest (largest $\lambda$) to the roughest
+# ({py:func}`~tdgen.dynamics.band_amplitudes`), and each band's *time constant*
 # $\tau = \int \|\alpha_{\text{band}}(t)\| / \|\alpha_{\text{band}}(0)\|\,dt$ measures when it
-# is fitted ($1/c$ for a decay at rate $c$).
+# is fitted ($1/c$ for a decay at rate $c$; {py:func}`~tdgen.dynamics.time_constants`).
 
 # %%
 net_seeds = jax.random.split(jax.random.PRNGKey(1), budget.nn_seeds)
 steps = (
     np.arange(budget.nn_steps // budget.nn_record_every + 1) * budget.nn_record_every
 )
-band_lam = np.array([b.mean() for b in np.array_split(lam, budget.nn_bands)])
-runs = {}
+band_lam = dynamics.band_eigenvalues(lam, budget.nn_bands)
+bands, rho = {}, {}  # (encoding, target) -> [seeds, T, bands] and [seeds]
 for encoding in ("one-hot", "coordinates"):
     for target in ("td", "mc"):
         train = dynamics.make_value_train(
@@ -255,152 +209,123 @@ for encoding in ("one-hot", "coordinates"):
             budget.nn_record_every,
         )
         values = np.asarray(jax.vmap(train)(net_seeds))  # [seeds, T, n]
-        bands = dynamics.band_amplitudes(
-            eig.coefficients(values - v_pi), budget.nn_bands
-        )  # [seeds, T, bands]
-        tau = dynamics.time_constants(steps, bands)  # [seeds, bands]
-        runs[encoding, target] = {
-            "bands": bands,
-            "rho": np.array([stats.spearman(band_lam, t) for t in tau]),
-            "final_error": np.abs(values[:, -1] - v_pi).mean(),
-        }
-        run = runs[encoding, target]
+        error = eig.coefficients(values - v_pi)
+        bands[encoding, target] = dynamics.band_amplitudes(error, budget.nn_bands)
+        tau = dynamics.time_constants(steps, bands[encoding, target])  # [seeds, bands]
+        rho[encoding, target] = np.array([stats.spearman(band_lam, t) for t in tau])
         print(
             f"{encoding:11s} {target.upper()}: final mean |V − V^π| = "
-            f"{run['final_error']:.3f}, mean ρ(band λ, τ) = {run['rho'].mean():+.2f}"
+            f"{np.abs(values[:, -1] - v_pi).mean():.3f}, "
+            f"mean ρ(band λ, τ) = {rho[encoding, target].mean():+.2f}"
         )
 
 # %% tags=["remove-output"]
-fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True, sharey=True)
-band_norm = plt.Normalize(band_lam.min(), band_lam.max())
-for ax, ((encoding, target), run) in zip(axes.flat, runs.items()):
-    relative = run["bands"] / run["bands"][:, :1, :]
-    for b in range(budget.nn_bands):
-        ax.plot(
-            steps, relative[:, :, b].mean(axis=0), color=cmap(band_norm(band_lam[b]))
-        )
-    ax.set_yscale("log")
-    ax.set_title(
-        f"{encoding}, {'TD' if target == 'td' else 'MC'} targets (ρ = {run['rho'].mean():+.2f})"
-    )
-for ax in axes[-1]:
-    ax.set_xlabel("SGD step")
-for ax in axes[:, 0]:
-    ax.set_ylabel("band error / initial")
-fig.colorbar(
-    plt.cm.ScalarMappable(norm=band_norm, cmap=cmap),
-    ax=axes,
-    label="mean eigenvalue of band",
-)
-publish_figure(fig, "claim2_network_bands", profile.name)
+figure = claim2.network_bands(steps, band_lam, bands, rho)
+publish_figure(figure, "claim2_network_bands", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim2_network_bands
 # :name: fig-claim2-network
 #
-# A network's error in bands of eigenvectors of $P^\pi$ over SGD steps (mean over seeds),
+# A network's error in bands of eigenvectors of $P^\pi$ over SGD steps (mean over seeds;
+# {py:func}`~tdgen.dynamics.make_value_train`, {py:func}`~tdgen.dynamics.band_amplitudes`),
 # coloured from rough (blue, negative $\lambda$) to smooth (red). ρ in each title is the
-# Spearman correlation between a band's eigenvalue and its time constant, mean over seeds:
-# positive means the smooth bands are fitted last, the tabular TD order; negative means the
-# network fits smooth bands first, its own bias toward smooth functions winning. Compare the
-# TD row with the Monte Carlo row for each input encoding.
+# Spearman correlation between a band's eigenvalue
+# ({py:func}`~tdgen.dynamics.band_eigenvalues`) and its time constant
+# ({py:func}`~tdgen.dynamics.time_constants`), mean over seeds: positive means the smooth
+# bands are fitted last, the tabular TD order; negative means the network fits smooth bands
+# first, its own bias toward smooth functions winning. Compare the TD row with the Monte
+# Carlo row for each input encoding.
 # ```
 #
 # ## Verdict
 #
 # Primary tests, on sampled TD(0) averaged over seeds, with 95% bootstrap intervals over
-# seeds:
+# seeds (the statistic recomputed on the mean of each resample of seeds,
+# {py:func}`~tdgen.claimtests.of_means_test`):
 #
 # 1. **Rates** (right panel of {numref}`fig-claim2-decay`): the largest relative error $|c_i - (1-\gamma\lambda_i)| / (1-\gamma\lambda_i)$
 #    over all eigencomponents must be at most **5%** (the discretisation alone contributes
-#    about $\eta(1+\gamma)/2$).
+#    about $\eta(1+\gamma)/2$; {py:func}`~tdgen.dynamics.relative_rate_error`).
 # 2. **Order**: the Spearman correlation between $\lambda_i$ and the component's time
 #    constant must be at least **0.9** (smooth components fitted last).
 #
 # Secondary tests: the first TD target is rougher than $V^\pi$ (energy ratio at least 1,
-# deterministic); and for the network, the per-seed correlation between band eigenvalue and
-# time constant under TD must be at least **0.5** for each encoding, as must the gap it
-# opens over Monte Carlo targets from the same initialisation (TD − MC). These thresholds
-# were fixed before the runs.
+# deterministic; {py:func}`~tdgen.claimtests.fixed_test`); and for the network, the
+# per-seed correlation between band eigenvalue and time constant under TD must be at least
+# **0.5** for each encoding, as must the gap it opens over Monte Carlo targets from the same
+# initialisation (TD − MC; means over seeds, {py:func}`~tdgen.claimtests.mean_test`). These
+# thresholds were fixed before the runs.
 
 
 # %%
-def td_statistics(mean_values: np.ndarray) -> tuple[float, float]:
-    """Largest relative rate error and ρ(λ, τ) of a mean-over-seeds trajectory."""
-    alpha = eig.coefficients(mean_values - v_pi)
-    rates = dynamics.fit_decay_rates(times, alpha)
-    tau = dynamics.time_constants(times, alpha)
-    return float(np.nanmax(np.abs(rates - predicted) / predicted)), stats.spearman(
-        lam, tau
+def rate_error(mean_values: np.ndarray) -> float:
+    """Largest relative rate error of a mean-over-seeds trajectory ``[T, n]``."""
+    return dynamics.relative_rate_error(
+        times, eig.coefficients(mean_values - v_pi), predicted
     )
 
 
-rate_error, order_rho = td_statistics(sampled.mean(axis=0))
-resampled = np.array(
-    [
-        td_statistics(m)
-        for m in stats.bootstrap_means(sampled, budget.bootstrap_resamples)
-    ]
-)
-rate_ci = stats.percentile_interval(resampled[:, 0])
-order_ci = stats.percentile_interval(resampled[:, 1])
-over_seeds = "bootstrap over seeds"
-tests = [
-    ClaimTest(
+def order_rho(mean_values: np.ndarray) -> float:
+    """Spearman ρ(λ_i, τ_i) of a mean-over-seeds trajectory ``[T, n]``."""
+    tau = dynamics.time_constants(times, eig.coefficients(mean_values - v_pi))
+    return stats.spearman(lam, tau)
+
+
+settings = {
+    "n_resamples": budget.bootstrap_resamples,
+    "ci_over": "bootstrap over seeds",
+}
+primary_tests = [
+    claimtests.of_means_test(
         "decay rates match 1 − γλ_i",
         "max relative rate error (sampled TD)",
+        sampled,
         rate_error,
-        rate_ci,
-        over_seeds,
         0.05,
         "<=",
+        **settings,
     ),
-    ClaimTest(
+    claimtests.of_means_test(
         "non-smooth components fitted first",
         "Spearman ρ(λ_i, time constant τ_i)",
+        sampled,
         order_rho,
-        order_ci,
-        over_seeds,
         0.9,
         ">=",
-    ),
-    ClaimTest(
-        "early TD targets rougher than V^π",
-        "energy(first target) / energy(V^π)",
-        roughness_ratio,
-        None,
-        None,
-        1.0,
-        ">=",
-        primary=False,
+        **settings,
     ),
 ]
-for encoding in ("one-hot", "coordinates"):
-    rho_td, rho_mc = runs[encoding, "td"]["rho"], runs[encoding, "mc"]["rho"]
-    tests.append(
-        ClaimTest(
-            f"network, {encoding} inputs: TD order",
-            "Spearman ρ(band λ, τ), mean over seeds",
-            float(rho_td.mean()),
-            stats.bootstrap_ci(rho_td, n_resamples=budget.bootstrap_resamples),
-            over_seeds,
-            0.5,
-            ">=",
-            primary=False,
-        )
+
+# %%
+network_tests = [
+    claimtests.mean_test(
+        f"network, {encoding} inputs: {name}",
+        statistic,
+        samples,
+        0.5,
+        ">=",
+        primary=False,
+        **settings,
     )
-    tests.append(
-        ClaimTest(
-            f"network, {encoding} inputs: TD − MC",
+    for encoding in ("one-hot", "coordinates")
+    for name, statistic, samples in (
+        ("TD order", "Spearman ρ(band λ, τ), mean over seeds", rho[encoding, "td"]),
+        (
+            "TD − MC",
             "ρ(TD) − ρ(MC), paired by seed",
-            float((rho_td - rho_mc).mean()),
-            stats.bootstrap_ci(rho_td - rho_mc, n_resamples=budget.bootstrap_resamples),
-            over_seeds,
-            0.5,
-            ">=",
-            primary=False,
-        )
+            rho[encoding, "td"] - rho[encoding, "mc"],
+        ),
     )
+]
+roughness_test = claimtests.fixed_test(
+    "early TD targets rougher than V^π",
+    "energy(first target) / energy(V^π)",
+    roughness_ratio,
+    1.0,
+    ">=",
+    primary=False,
+)
 claim = record_claim(
     claim=2,
     title="TD fitting order",
@@ -408,7 +333,7 @@ claim = record_claim(
     "decays as exp(−t(1 − γλ_i)): TD fits non-smooth components first, smooth last.",
     notebook="notebooks/02_td_fitting_order",
     profile=profile.name,
-    tests=tests,
+    tests=[*primary_tests, roughness_test, *network_tests],
     figure=f"figures/{profile.name}/claim2_eigencomponent_decay.png",
 )
 Markdown(details(claim))

@@ -1,12 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -14,14 +7,12 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab, install this release's pins (requirements-colab.txt: the versions of
-# requirements.lock, with JAX for CUDA) and tdgen; elsewhere this cell does nothing.
+# Colab only: install this release's pins (requirements-colab.txt) and tdgen.
+import subprocess
 import sys
 
+REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
 if "google.colab" in sys.modules:
-    import subprocess
-
-    REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
     pip = [sys.executable, "-m", "pip", "install", "-q"]
     subprocess.run([*pip, "-r", f"{REPO}/raw/{REF}/requirements-colab.txt"], check=True)
     subprocess.run([*pip, "--no-deps", f"tdgen @ git+{REPO}@{REF}"], check=True)
@@ -38,12 +29,14 @@ if "google.colab" in sys.modules:
 # function; and value-based training leads to weaker interference than policy-gradient
 # training.
 #
-# **Setup.** PPO and DQN agents (`tdgen.agents`) are trained on the profile's games,
-# keeping the network parameters at evenly spaced checkpoints; checkpoint 0 is the
-# randomly initialised network, the reference. At `quick` the games are four MinAtar
-# games — Breakout, Space Invaders, Asterix and Freeway — with the MinAtar network and
-# PureJaxRL's MinAtar settings, the seeds in one `vmap`. Breakout's agents train for the
-# profile's full agent budget; they are the ones claims 3 and 5 use. So that the book
+# ## Setup
+#
+# PPO and DQN agents ({py:func}`~tdgen.rl.agents.trained_agents`) are trained on the
+# profile's games, keeping the network parameters at evenly spaced checkpoints; checkpoint
+# 0 is the randomly initialised network, the reference. At `quick` the games are four
+# MinAtar games — Breakout, Space Invaders, Asterix and Freeway — with the MinAtar network
+# and PureJaxRL's MinAtar settings, the seeds in one `vmap`. Breakout's agents train for
+# the profile's full agent budget; they are the ones claims 3 and 5 use. So that the book
 # stays within minutes on a laptop, the other three games train for a quarter of it
 # (`interference.other_games_fraction`; the budgets are printed below): their agents are
 # less trained, and their "end of training" comes earlier. At `smoke` only Breakout is
@@ -54,17 +47,21 @@ if "google.colab" in sys.modules:
 # transitions, learning from 80k steps, one Adam step of 32 per 4 environment steps, target
 # copy every 1,000 steps, ε to 0.01 over the first 10%), 10M environment steps (40M
 # frames) per seed and agent, one seed per run (an envpool pool serves one seed). A
-# finished training run is loaded from `cache/<profile>/`, not retrained. The
-# probe states come from uniformly random play (each of the probe environments plays some
-# random steps first). At every checkpoint we compute the exact *update matrix*
-# (`tdgen.interference.update_matrix`): row $i$ is the change of the output on every
-# probe state after one SGD step on the loss at state $i$ alone — for DQN the output
-# $Q(x_j, a_j)$ and a one-state TD loss, for PPO's critic $V(x_j)$ and a value loss, for its
-# actor $\log\pi(a_j\mid x_j)$ and a policy-gradient loss (`tdgen.interference`; targets
-# from the same parameters, held fixed). A diagonal matrix means no interference (no
-# generalization between states), a rank-one matrix trivial interference. We summarise it
-# by the **off-diagonal ratio**, mean $|U_{ij}|$ off the diagonal over mean $|U_{ii}|$ on
-# it (0 for a diagonal matrix, 1 for a constant one).
+# finished training run is loaded from `cache/<profile>/`, not retrained.
+#
+# The probe states come from uniformly random play (each of the probe environments plays
+# some random steps first; {py:func}`~tdgen.rl.rollouts.random_transitions`). At every
+# checkpoint we compute the exact *update matrix*
+# ({py:func}`~tdgen.interference.update_matrix`): row $i$ is the change of the output on
+# every probe state after one SGD step on the loss at state $i$ alone — for DQN the output
+# $Q(x_j, a_j)$ and a one-state TD loss ({py:func}`~tdgen.interference.q_update_matrix`),
+# for PPO's critic $V(x_j)$ and a value loss, for its actor $\log\pi(a_j\mid x_j)$ and a
+# policy-gradient loss ({py:func}`~tdgen.interference.actor_critic_update_matrices`;
+# targets from the same parameters, held fixed). A diagonal matrix means no interference
+# (no generalization between states), a rank-one matrix trivial interference. We summarise
+# it by the **off-diagonal ratio** ({py:func}`~tdgen.interference.off_diagonal_ratio`),
+# mean $|U_{ij}|$ off the diagonal over mean $|U_{ii}|$ on it (0 for a diagonal matrix, 1
+# for a constant one).
 
 # %%
 import functools
@@ -72,16 +69,15 @@ import operator
 import time
 
 import jax
-import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
-from tdgen import interference, stats
+from tdgen import claimtests, interference
 from tdgen.dashboard import details
 from tdgen.envs import make_env
-from tdgen.plotting import publish_figure, set_theme
+from tdgen.plotting import claim4, publish_figure, set_theme
 from tdgen.profiles import get_profile
 from tdgen.results import ClaimTest, record_claim
-from tdgen.rl import agents, offline, policies, rollouts, runner, td
+from tdgen.rl import agents, offline, rollouts, runner
 from tdgen.rl.networks import ActorCritic, QNetwork
 
 profile = get_profile()
@@ -97,21 +93,24 @@ for game in games:
     print(line + " per seed")
 print(f"{budget.states} probe states, {agent_budget.checkpoints + 1} checkpoints")
 
+# %% [markdown]
+# ## Experiment: update matrices over training
+
 # %% tags=["remove-stderr"]
-runs = {}
+# (game, "PPO" or "DQN") -> the run, its config, the env steps of its checkpoints
+runs, configs, steps = {}, {}, {}
 for game in games:
     for name in ("PPO", "DQN"):
         start = time.perf_counter()
-        config = agents.agent_config(profile, name, game)
+        configs[game, name] = config = agents.agent_config(profile, name, game)
         # all seeds in one vmap; envpool games one seed per cached run, then stacked
-        run = agents.trained_agents(profile, name, game)
-        final = runner.final_return(run.metrics)
-        steps = (
+        runs[game, name] = agents.trained_agents(profile, name, game)
+        final = runner.final_return(runs[game, name].metrics)
+        steps[game, name] = (
             np.arange(agent_budget.checkpoints + 1)
             * config.total_timesteps
             / agent_budget.checkpoints
         )
-        runs[game, name] = {"run": run, "config": config, "steps": steps}
         print(
             f"{game:22s} {name}: final return per seed {np.round(final, 2)}, "
             f"mean {final.mean():.2f} ({time.perf_counter() - start:.0f} s)"
@@ -120,44 +119,32 @@ for game in games:
 # %% [markdown]
 # The returns above are the mean episode returns over the last 10% of training: the
 # agents learn, so the checkpoints follow a real learning trajectory. Now the update
-# matrices at every checkpoint of every seed, one `vmap` over seeds and checkpoints (on
-# Atari in slices of `matrices_at_once`).
+# matrices at every checkpoint of every seed
+# ({py:func}`~tdgen.interference.agent_update_matrices`), one `vmap` over seeds and
+# checkpoints (on Atari in slices of `matrices_at_once`).
 
 # %%
-ratios, matrices, probes = {}, {}, {}
+# per (game, output): matrices [seeds, checkpoints, n, n], ratios [seeds, checkpoints]
+matrices, ratios, probes = {}, {}, {}  # probes: the probe transitions of each game
 for game in games:
-    batch = probes[game] = rollouts.random_transitions(
+    probes[game] = rollouts.random_transitions(
         game, budget.states, budget.warmup_steps, jax.random.PRNGKey(1)
     )
     num_actions = make_env(game).num_actions
-    q_apply, ac_apply = QNetwork(num_actions).apply, ActorCritic(num_actions).apply
-    q_matrix = functools.partial(
-        interference.q_update_matrix,
-        q_apply,
-        batch=batch,
-        gamma=runs[game, "DQN"]["config"].gamma,
+    per_output = interference.agent_update_matrices(
+        QNetwork(num_actions).apply,
+        runs[game, "DQN"].params,
+        ActorCritic(num_actions).apply,
+        runs[game, "PPO"].params,
+        probes[game],
+        dqn_gamma=configs[game, "DQN"].gamma,
+        ppo_gamma=configs[game, "PPO"].gamma,
         learning_rate=budget.learning_rate,
+        at_once=budget.matrices_at_once,
     )
-    ac_matrices = functools.partial(
-        interference.actor_critic_update_matrices,
-        ac_apply,
-        batch=batch,
-        gamma=runs[game, "PPO"]["config"].gamma,
-        learning_rate=budget.learning_rate,
-    )
-    at_once = budget.matrices_at_once
-    matrices[game, "DQN Q"] = np.asarray(  # [seeds, checkpoints, n, n]
-        agents.over_runs(q_matrix, runs[game, "DQN"]["run"].params, at_once)
-    )
-    ac = agents.over_runs(ac_matrices, runs[game, "PPO"]["run"].params, at_once)
-    matrices[game, "PPO critic V"] = np.asarray(ac["critic"])
-    matrices[game, "PPO actor log π"] = np.asarray(ac["actor"])
-    for output in ("DQN Q", "PPO critic V", "PPO actor log π"):
-        m = matrices[game, output]
-        ratios[game, output] = np.array(
-            [[interference.off_diagonal_ratio(u) for u in seed] for seed in m]
-        )  # [seeds, checkpoints]
-        r = ratios[game, output]
+    for output, m in per_output.items():  # m: [seeds, checkpoints, n, n]
+        matrices[game, output] = m
+        ratios[game, output] = r = interference.off_diagonal_ratios(m)
         print(
             f"{game:22s} {output:16s} off-diagonal ratio: initial {r[:, 0].mean():.3f}, "
             f"final {r[:, -1].mean():.3f}"
@@ -166,25 +153,15 @@ for game in games:
 # %% tags=["remove-output"]
 game = games[0]
 shown = np.unique(np.linspace(0, agent_budget.checkpoints, 4).round().astype(int))
-fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3.3))
-for ax, k in zip(axes, shown):
-    u = matrices[game, "DQN Q"][0, k]
-    scale = np.abs(np.diag(u)).mean() or 1.0
-    image = ax.imshow(
-        u / scale, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
-    )
-    ax.set_title(f"{runs[game, 'DQN']['steps'][k]:,.0f} env steps")
-    ax.set_xlabel("state j (output)")
-    ax.grid(False)
-axes[0].set_ylabel("state i (update)")
-fig.colorbar(image, ax=axes, label="U_ij / mean |U_ii|", shrink=0.85)
-publish_figure(fig, "claim4_dqn_update_matrices", profile.name)
+figure = claim4.update_matrices(matrices[game, "DQN Q"][0], steps[game, "DQN"], shown)
+publish_figure(figure, "claim4_dqn_update_matrices", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim4_dqn_update_matrices
 # :name: fig-claim4-matrices
 #
-# Update matrices of DQN on the first game (one seed) at checkpoints from the random
+# Update matrices of DQN on the first game (one seed;
+# {py:func}`~tdgen.interference.q_update_matrix`) at checkpoints from the random
 # initialisation (left) to the end of training (right), each scaled by its mean diagonal
 # entry. Row $i$: the change of $Q(x_j, a_j)$ on every probe state $j$ after one SGD step
 # on state $i$'s TD loss. Off-diagonal colour is interference; a matrix that becomes
@@ -192,100 +169,83 @@ publish_figure(fig, "claim4_dqn_update_matrices", profile.name)
 # ```
 
 # %% tags=["remove-output"]
-columns = min(len(games), 2)
-rows = -(-len(games) // columns)
-fig, axes = plt.subplots(
-    rows,
-    columns,
-    figsize=(5.5 * columns, 4 * rows),
-    squeeze=False,
-    sharey=True,
-    layout="constrained",
-)
-for ax, game in zip(axes.flat, games):
-    for output in ("DQN Q", "PPO critic V", "PPO actor log π"):
-        agent = output.split()[0]
-        steps = runs[game, agent]["steps"] / 1e6
-        r = ratios[game, output]
-        ax.plot(steps, r.mean(axis=0), marker="o", label=output)
-        ax.fill_between(steps, r.min(axis=0), r.max(axis=0), alpha=0.2)
-    ax.set_xlabel("environment steps per seed (millions)")
-    ax.set_title(game)
-for ax in axes[:, 0]:
-    ax.set_ylabel("off-diagonal ratio\n(mean |U_ij| / mean |U_ii|)")
-for ax in axes.flat[len(games) :]:
-    ax.set_visible(False)
-axes[0, 0].legend()
-publish_figure(fig, "claim4_interference_over_training", profile.name)
+outputs = interference.AGENT_OUTPUTS
+figure = claim4.interference_over_training(games, ratios, steps, outputs)
+publish_figure(figure, "claim4_interference_over_training", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim4_interference_over_training
 # :name: fig-claim4-over-training
 #
-# Interference over training, one panel per game: the off-diagonal ratio of the update
-# matrix for DQN's Q-values, PPO's value estimates and PPO's log-policy (mean over seeds,
-# shaded from the lowest to the highest seed). The first point of each line is the
-# randomly initialised network; the x-axis of each panel ends at that game's budget. The
-# claim predicts the DQN line falling over training and ending below PPO's critic.
+# Interference over training, one panel per game: the off-diagonal ratio
+# ({py:func}`~tdgen.interference.off_diagonal_ratios`) of the update matrix
+# ({py:func}`~tdgen.interference.agent_update_matrices`) for DQN's Q-values, PPO's value
+# estimates and PPO's log-policy (mean over seeds, shaded from the lowest to the highest
+# seed). The first point of each line is the randomly initialised network; the x-axis of
+# each panel ends at that game's budget. The claim predicts the DQN line falling over
+# training and ending below PPO's critic.
 # ```
 #
 # ## Is it the TD targets? The same data, TD against Monte Carlo targets
 #
 # The paper attributes the loss of interference to the TD targets themselves. The
-# control (`tdgen.rl.offline`): each DQN agent at the end of training plays
-# ε-greedily (ε = 0.05) to give a fixed set of transitions; fresh copies of the same
-# Q-network are trained on it offline, with the same initialisation, Adam steps and
-# minibatches, once towards TD targets $r + \gamma \max_a Q_{\theta^-}(x', a)$ (a target
-# network copied every `offline_target_every` steps) and once towards the discounted
-# Monte Carlo returns of the same transitions. Only the target differs. We track the
-# off-diagonal ratio of their update matrices on the probe states, as above.
+# control ({py:mod}`tdgen.rl.offline`): each DQN agent at the end of training plays
+# ε-greedily (ε = 0.05) to give a fixed set of transitions
+# ({py:func}`~tdgen.interference.control_transitions`); fresh copies of the same Q-network
+# are trained on it offline ({py:func}`~tdgen.rl.offline.make_offline_fit`), with the same
+# initialisation, Adam steps and minibatches, once towards TD targets
+# $r + \gamma \max_a Q_{\theta^-}(x', a)$ (a target network copied every
+# `offline_target_every` steps) and once towards the discounted Monte Carlo returns of the
+# same transitions. Only the target differs. We track the off-diagonal ratio of their
+# update matrices on the probe states, as above
+# ({py:func}`~tdgen.interference.td_mc_control`).
 
 # %%
 game = games[0]
 q_net = QNetwork(make_env(game).num_actions)
-dqn_config = runs[game, "DQN"]["config"]
-control_matrix = functools.partial(
-    interference.q_update_matrix,
+gamma = configs[game, "DQN"].gamma
+fits = {  # the two fits differ only in their targets
+    kind: offline.make_offline_fit(
+        q_net.apply,
+        kind,
+        gamma,
+        budget.offline_steps,
+        budget.offline_batch_size,
+        budget.offline_learning_rate,
+        budget.offline_target_every,
+        agent_budget.checkpoints,
+    )
+    for kind in ("td", "mc")
+}
+play = functools.partial(
+    interference.control_transitions,
     q_net.apply,
-    batch=probes[game],  # the probe states of the figures above
-    gamma=dqn_config.gamma,
-    learning_rate=budget.learning_rate,
+    env=make_env(game, budget.offline_envs),
+    epsilon=0.05,
+    num_steps=budget.offline_env_steps,
+    gamma=gamma,
 )
-play_env = make_env(game, budget.offline_envs)
-behaviour = policies.epsilon_greedy(q_net.apply, 0.05)
-final_dqn = jax.tree.map(lambda p: p[:, -1], runs[game, "DQN"]["run"].params)
+control = functools.partial(
+    interference.td_mc_control,
+    q_net,
+    fits,
+    probes=probes[game],  # the probe states of the figures above
+    inits=budget.offline_inits,
+    gamma=gamma,
+    learning_rate=budget.learning_rate,
+    at_once=budget.matrices_at_once,
+)
+
+# %%
+final_dqn = jax.tree.map(lambda p: p[:, -1], runs[game, "DQN"].params)
 start = time.perf_counter()
-control_ratios = {"td": [], "mc": []}  # lists of [inits, checkpoints] per DQN seed
+per_agent = []  # one {"td": [inits, checkpoints], "mc": ...} per DQN seed
 for seed in range(budget.seeds):
     params = jax.tree.map(operator.itemgetter(seed), final_dqn)
-    play = jax.jit(
-        lambda p, k: rollouts.rollout(
-            play_env, behaviour, p, budget.offline_env_steps, k
-        )
-    )(params, jax.random.PRNGKey(20 + seed))
-    data = td.transitions(play, dqn_config.gamma)
-    init_keys = jax.random.split(jax.random.PRNGKey(30 + seed), budget.offline_inits)
-    fresh = jax.vmap(q_net.init, in_axes=(0, None))(init_keys, data["obs"][:1])
-    fit_keys = jax.random.split(jax.random.PRNGKey(40 + seed), budget.offline_inits)
-    for kind in ("td", "mc"):
-        fit = offline.make_offline_fit(
-            q_net.apply,
-            kind,
-            dqn_config.gamma,
-            budget.offline_steps,
-            budget.offline_batch_size,
-            budget.offline_learning_rate,
-            budget.offline_target_every,
-            agent_budget.checkpoints,
-        )
-        trained = jax.jit(jax.vmap(fit, in_axes=(0, 0, None)))(fit_keys, fresh, data)
-        u = np.asarray(
-            agents.over_runs(control_matrix, trained, budget.matrices_at_once)
-        )  # [inits, checkpoints, n, n]
-        control_ratios[kind].append(
-            np.array([[interference.off_diagonal_ratio(m) for m in run] for run in u])
-        )
-control_ratios = {k: np.concatenate(v) for k, v in control_ratios.items()}
+    data = play(params=params, rng=jax.random.PRNGKey(20 + seed))
+    init_rng, fit_rng = jax.random.PRNGKey(30 + seed), jax.random.PRNGKey(40 + seed)
+    per_agent.append(control(data=data, init_rng=init_rng, fit_rng=fit_rng))
+control_ratios = {k: np.concatenate([r[k] for r in per_agent]) for k in fits}
 control_steps = np.linspace(0, budget.offline_steps, agent_budget.checkpoints + 1)
 print(
     f"{data['obs'].shape[0]:,} transitions per agent (last seed); "
@@ -298,16 +258,8 @@ for kind, r in control_ratios.items():
     )
 
 # %% tags=["remove-output"]
-fig, ax = plt.subplots(figsize=(6, 4))
-for kind, label in (("td", "TD targets"), ("mc", "Monte Carlo targets")):
-    r = control_ratios[kind]
-    ax.plot(control_steps, r.mean(axis=0), marker="o", label=label)
-    ax.fill_between(control_steps, r.min(axis=0), r.max(axis=0), alpha=0.2)
-ax.set_xlabel("Adam steps on the fixed replay data")
-ax.set_ylabel("off-diagonal ratio\n(mean |U_ij| / mean |U_ii|)")
-ax.set_title(game)
-ax.legend()
-publish_figure(fig, "claim4_td_vs_mc_targets", profile.name)
+figure = claim4.td_vs_mc_targets(control_steps, control_ratios, game)
+publish_figure(figure, "claim4_td_vs_mc_targets", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim4_td_vs_mc_targets
@@ -315,8 +267,9 @@ publish_figure(fig, "claim4_td_vs_mc_targets", profile.name)
 #
 # The same Q-network trained on the same transitions of the trained DQN agents, towards
 # TD targets or towards Monte Carlo returns (mean over agents and initialisations, shaded
-# from lowest to highest). Only the regression target differs; a TD line below the Monte
-# Carlo line means the TD targets themselves reduce interference.
+# from lowest to highest; {py:func}`~tdgen.interference.td_mc_control`). Only the
+# regression target differs; a TD line below the Monte Carlo line means the TD targets
+# themselves reduce interference.
 # ```
 #
 # **Not yet run here.** The `paper` profile's Atari study (four games, 40M frames per
@@ -338,9 +291,10 @@ publish_figure(fig, "claim4_td_vs_mc_targets", profile.name)
 #
 # 1. **DQN loses interference**: the off-diagonal ratio at the end of training over that
 #    of the same seed's random initialisation, mean over seeds, must be at most **1**
-#    (whole interval).
+#    (whole interval; {py:func}`~tdgen.claimtests.mean_test`).
 # 2. **DQN below PPO**: DQN's final off-diagonal ratio over PPO's critic's, must be at
-#    most **1** (whole interval).
+#    most **1** (whole interval; {py:func}`~tdgen.claimtests.ratio_test`, the seeds
+#    resampled as pairs).
 #
 # Secondary (the control, first game): the final off-diagonal ratio with TD targets over
 # that with Monte Carlo targets, pairs sharing data, initialisation and minibatches,
@@ -349,50 +303,48 @@ publish_figure(fig, "claim4_td_vs_mc_targets", profile.name)
 # The thresholds were fixed before the runs.
 
 # %%
-over_seeds = "bootstrap over seeds"
-n_boot = profile.interference.bootstrap_resamples
+settings = {
+    "n_resamples": budget.bootstrap_resamples,
+    "ci_over": "bootstrap over seeds",
+}
 
 
-tests = []
-for game in games:
+def game_tests(game: str) -> list[ClaimTest]:
+    """The two primary tests of one game, from its ``[seeds, checkpoints]`` ratios."""
     dqn_r, critic_r = ratios[game, "DQN Q"], ratios[game, "PPO critic V"]
-    falls = dqn_r[:, -1] / dqn_r[:, 0]
-    tests.append(
-        ClaimTest(
-            f"{game}: DQN interference falls over training",
-            "off-diagonal ratio, final / initial (mean over seeds)",
-            float(falls.mean()),
-            stats.bootstrap_ci(falls, n_resamples=n_boot),
-            over_seeds,
-            1.0,
-            "<=",
-        )
-    )
-    pairs = np.stack([dqn_r[:, -1], critic_r[:, -1]], axis=1)
-    tests.append(
-        ClaimTest(
-            f"{game}: DQN below PPO's critic",
-            "final off-diagonal ratio, DQN / PPO critic",
-            stats.ratio_of_means(pairs),
-            stats.bootstrap_ci(pairs, stats.ratio_of_means, n_resamples=n_boot),
-            over_seeds,
-            1.0,
-            "<=",
-        )
-    )
-pairs = np.stack([control_ratios["td"][:, -1], control_ratios["mc"][:, -1]], axis=1)
-tests.append(
-    ClaimTest(
-        f"{games[0]}: TD targets interfere less than Monte Carlo targets (control)",
-        "final off-diagonal ratio on the same data, TD / Monte Carlo targets",
-        stats.ratio_of_means(pairs),
-        stats.bootstrap_ci(pairs, stats.ratio_of_means, n_resamples=n_boot),
-        "bootstrap over (agent, initialisation) pairs",
+    falls = claimtests.mean_test(
+        f"{game}: DQN interference falls over training",
+        "off-diagonal ratio, final / initial (mean over seeds)",
+        dqn_r[:, -1] / dqn_r[:, 0],
         1.0,
         "<=",
-        primary=False,
+        **settings,
     )
+    below = claimtests.ratio_test(
+        f"{game}: DQN below PPO's critic",
+        "final off-diagonal ratio, DQN / PPO critic",
+        dqn_r[:, -1],
+        critic_r[:, -1],
+        1.0,
+        "<=",
+        **settings,
+    )
+    return [falls, below]
+
+
+# %%
+control_test = claimtests.ratio_test(
+    f"{games[0]}: TD targets interfere less than Monte Carlo targets (control)",
+    "final off-diagonal ratio on the same data, TD / Monte Carlo targets",
+    control_ratios["td"][:, -1],
+    control_ratios["mc"][:, -1],
+    1.0,
+    "<=",
+    n_resamples=budget.bootstrap_resamples,
+    ci_over="bootstrap over (agent, initialisation) pairs",
+    primary=False,
 )
+tests = [test for game in games for test in game_tests(game)] + [control_test]
 claim = record_claim(
     claim=4,
     title="Interference decay",

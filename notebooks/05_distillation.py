@@ -1,12 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -14,14 +7,12 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab, install this release's pins (requirements-colab.txt: the versions of
-# requirements.lock, with JAX for CUDA) and tdgen; elsewhere this cell does nothing.
+# Colab only: install this release's pins (requirements-colab.txt) and tdgen.
+import subprocess
 import sys
 
+REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
 if "google.colab" in sys.modules:
-    import subprocess
-
-    REPO, REF = "https://github.com/tdgen-book/tdgen-book", "v0.1.0"
     pip = [sys.executable, "-m", "pip", "install", "-q"]
     subprocess.run([*pip, "-r", f"{REPO}/raw/{REF}/requirements-colab.txt"], check=True)
     subprocess.run([*pip, "--no-deps", f"tdgen @ git+{REPO}@{REF}"], check=True)
@@ -39,8 +30,8 @@ if "google.colab" in sys.modules:
 # outputs more consistently between states, and (for policies) do better on levels it has
 # never seen.
 #
-# **Setup.** Two parts, both with `tdgen.distillation.make_distill`, one training loop
-# for students of either kind:
+# **Setup.** Two parts, both with {py:func}`~tdgen.distillation.make_distill`, one
+# training loop for students of either kind:
 #
 # * **(a) Value distillation.** Teachers: the DQN agents of
 #   [claim 4](04_interference.py) on the profile's `value_game` — Breakout-MinAtar at
@@ -48,38 +39,37 @@ if "google.colab" in sys.modules:
 #   the final checkpoint of each seed). Data: the states of the teacher's own ε-greedy play
 #   (ε = 0.05, its training exploration). Students: the same network, freshly
 #   initialised, trained by Adam to regress the teacher's Q-values for *all* actions on
-#   those states.
+#   those states ({py:func}`~tdgen.distillation.q_regression_loss`).
 # * **(b) Policy distillation, procedurally generated levels.** Teachers: PPO on the
-#   Maze of `jaxued` (13×13 mazes with 25 walls, a 5×5 egocentric view; `tdgen.envs.maze`),
-#   trained on a fixed set of training levels and tested on unseen ones — the paper's
-#   ProcGen protocol at CPU scale. At `paper` the teachers are PPO with the IMPALA CNN on
-#   real ProcGen games through envpool (easy mode, 10 training levels per game, 25M
-#   steps, the hyper-parameters of Raileanu & Fergus (2021): 64 environments × 256 steps,
-#   Adam 5e-4 — annealed linearly, as in all our PPO runs —, 3 epochs of 8 minibatches,
-#   γ = 0.999). Students: freshly initialised, trained with KL(π_teacher ‖ π_student)
-#   plus a value regression on states of the teacher's sampled rollouts on the *training
-#   levels only*.
+#   Maze of `jaxued` (13×13 mazes with 25 walls, a 5×5 egocentric view;
+#   {py:mod}`tdgen.envs.maze`), trained on a fixed set of training levels and tested on
+#   unseen ones — the paper's ProcGen protocol at CPU scale. At `paper` the teachers are
+#   PPO with the IMPALA CNN on real ProcGen games through envpool (easy mode, 10 training
+#   levels per game, 25M steps, the hyper-parameters of Raileanu & Fergus (2021): 64
+#   environments × 256 steps, Adam 5e-4 — annealed linearly, as in all our PPO runs —, 3
+#   epochs of 8 minibatches, γ = 0.999). Students: freshly initialised, trained with
+#   KL(π_teacher ‖ π_student) plus a value regression
+#   ({py:func}`~tdgen.distillation.policy_distillation_loss`) on states of the teacher's
+#   sampled rollouts on the *training levels only*.
 #
 # The paper did not publish its distillation protocol; the choices above (data from the
-# teacher's own behaviour, Adam, the budgets of `DistillBudget` in `tdgen.profiles`) are
-# the natural ones and live in one config.
+# teacher's own behaviour, Adam, the budgets of {py:class}`~tdgen.profiles.DistillBudget`)
+# are the natural ones and live in one config.
 
 # %%
 import time
 
 import jax
-import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
-from tdgen import distillation, interference, stats
+from tdgen import claimtests, distillation
 from tdgen.dashboard import details
-from tdgen.envs import level_split, make_env, vmap_over
-from tdgen.plotting import publish_figure, set_theme
+from tdgen.envs import level_split, make_env
+from tdgen.plotting import claim5, publish_figure, set_theme
 from tdgen.profiles import get_profile
-from tdgen.results import ClaimTest, record_claim
+from tdgen.results import record_claim
 from tdgen.rl import agents, policies, rollouts, runner
-from tdgen.rl.networks import ActorCritic, QNetwork
+from tdgen.rl.networks import QNetwork
 
 profile = get_profile()
 budget = profile.distill
@@ -90,18 +80,23 @@ seeds = profile.interference.seeds  # the DQN teachers are claim 4's agents
 at_once = profile.interference.matrices_at_once  # networks per vmap (0: all at once)
 print(
     f"profile {profile.name}: {seeds} DQN teachers on {GAME}, "
-    f"{budget.level_seeds} PPO teachers on each of {', '.join(budget.level_games)}, "
-    f"{budget.students} students per teacher"
-)
-print(
-    f"{budget.dataset_envs * budget.dataset_steps:,} teacher states per teacher, "
-    f"{budget.distill_steps:,} Adam steps per student"
+    f"{budget.level_seeds} PPO teachers on each of {', '.join(budget.level_games)}; "
+    f"{budget.students} students per teacher, each fitting "
+    f"{budget.dataset_envs * budget.dataset_steps:,} teacher states in "
+    f"{budget.distill_steps:,} Adam steps"
 )
 
 # %% [markdown]
 # ## (a) Value distillation
 #
-# The teachers are loaded from the cache of claim 4 (trained there if absent).
+# The teachers are loaded from the cache of claim 4 (trained there if absent;
+# {py:func}`~tdgen.rl.agents.trained_agents`). Each teacher plays ε-greedily to give the
+# distillation states, and again with other keys for held-out states (used below for the
+# noise and interpolation tests; {py:func}`~tdgen.distillation.teacher_states`). Then
+# `budget.students` students per teacher are distilled, all in one `vmap` — and once
+# more for a quarter of the Adam steps, from the same initialisations and data, to see
+# how the comparison depends on how closely a student fits its teacher
+# ({py:func}`~tdgen.distillation.distill_lengths`).
 
 # %% tags=["remove-stderr"]
 start = time.perf_counter()
@@ -114,43 +109,15 @@ print(
     f"{np.round(runner.final_return(dqn_run.metrics), 2)} "
     f"({time.perf_counter() - start:.0f} s)"
 )
-
-# %% [markdown]
-# Each teacher plays ε-greedily to give the distillation states, and again with other
-# keys for held-out states (used below for the noise and interpolation tests). Then
-# `budget.students` students per teacher are distilled, all in one `vmap` — and once
-# more for a quarter of the Adam steps, from the same initialisations and data, to see
-# how the comparison depends on how closely a student fits its teacher.
-
-# %%
-num_actions = make_env(GAME).num_actions
-q_net = QNetwork(num_actions)
+q_net = QNetwork(make_env(GAME).num_actions)
 data_env = make_env(GAME, budget.dataset_envs)
 behaviour = policies.epsilon_greedy(q_net.apply, DATA_EPSILON)
-n_teachers = seeds
-
+loss = distillation.q_regression_loss
+lengths = (budget.distill_steps, budget.distill_steps // 4)  # full, a quarter
 start = time.perf_counter()
-by_length = {
-    steps: distillation.distill_teachers(
-        q_net,
-        teachers,
-        behaviour,
-        data_env,
-        budget.dataset_steps,
-        budget.students,
-        distillation.q_regression_loss,
-        steps,
-        budget.batch_size,
-        budget.learning_rate,
-        jax.random.PRNGKey(5),  # the same data and initialisations for both lengths
-    )
-    for steps in (budget.distill_steps, budget.distill_steps // 4)
-}
-# one axis for all networks of part (a): the teacher, the students, the short students
-networks = jax.tree.map(
-    lambda full, short: jnp.concatenate([full, short[:, 1:]], axis=1),
-    by_length[budget.distill_steps][0],
-    by_length[budget.distill_steps // 4][0],
+# every network of part (a): [teachers, 1 + 2 students] (the teacher first)
+networks, losses = distillation.distill_lengths(
+    q_net, teachers, behaviour, data_env, loss, lengths, budget, jax.random.PRNGKey(5)
 )
 S = budget.students
 GROUPS = {
@@ -158,206 +125,119 @@ GROUPS = {
     "student": slice(1, 1 + S),
     "student, ¼ of the distillation": slice(1 + S, 1 + 2 * S),
 }
-held_out = jax.jit(
-    vmap_over(
-        lambda p, k: rollouts.visited_states(
-            data_env, behaviour, p, budget.dataset_steps, k
-        ),
-        data_env,
-    )
-)(teachers, jax.random.split(jax.random.PRNGKey(4), n_teachers))
-# every network of part (a) with its teacher's index, for maps over [teachers, networks]
-teacher_index = np.repeat(np.arange(n_teachers)[:, None], 1 + 2 * S, axis=1)
-print(
-    f"distilled {n_teachers}×{S} students twice in {time.perf_counter() - start:.0f} s"
-)
-for steps, (_, _, losses) in by_length.items():
-    final = np.asarray(losses[..., -100:].mean(-1)).round(4).tolist()
+held_out = distillation.teacher_states(
+    data_env, behaviour, teachers, budget.dataset_steps, jax.random.PRNGKey(4)
+)  # [teachers, states, ...]
+print(f"distilled {seeds}×{S} students twice in {time.perf_counter() - start:.0f} s")
+for steps, curves in losses.items():
+    final = np.asarray(curves[..., -100:].mean(-1)).round(4).tolist()
     print(f"{steps:,} steps: final loss per student {final}")
 
 # %% [markdown]
 # **Robustness.** MinAtar observations are binary cells, so the natural perturbation is
-# a bit flip: every cell flips independently with probability $p$ (on Atari's grey
-# pixels, at `paper`, Gaussian noise of standard deviation σ · 255). We measure (i) the
-# return when the network acts on perturbed observations (ε = 0.01; one episode per
-# environment, cut at `eval_steps` steps), and (ii) *action agreement*, the fraction of
-# held-out states whose greedy action is unchanged by the noise. Teacher and students
-# see the same noise (same keys).
+# a bit flip: every cell flips independently with probability $p$
+# ({py:func}`~tdgen.distillation.bit_flip`; on Atari's grey pixels, at `paper`, Gaussian
+# noise of standard deviation σ · 255, {py:func}`~tdgen.distillation.pixel_noise`). We
+# measure (i) the return when the network acts on perturbed observations (ε = 0.01; one
+# episode per environment, cut at `eval_steps` steps;
+# {py:func}`~tdgen.distillation.noisy_returns`), and (ii) *action agreement*, the
+# fraction of held-out states whose greedy action is unchanged by the noise
+# ({py:func}`~tdgen.distillation.noisy_agreement`). Teacher and students see the same
+# noise (same keys).
 
 # %%
-levels = jnp.asarray(budget.noise_levels)
 noise, noise_label = distillation.observation_noise(GAME)
 eval_env = make_env(GAME, budget.eval_episodes)
 greedy = policies.epsilon_greedy(q_net.apply, EVAL_EPSILON)
-
-
-def noisy_returns(params, key, level):
-    """Mean return of ``eval_episodes`` episodes acting on observations with noise ``level``."""
-    policy = policies.perturbed(greedy, lambda k, o: noise(k, o, level))
-    return rollouts.mean_episode_return(
-        eval_env, policy, params, budget.eval_steps, key
-    )
-
-
-probe_states = held_out[:, : budget.probe_states]
-
-
-def agreement(network, teacher, level):
-    """Greedy-action agreement under noise ``level`` on the teacher's held-out states."""
-    return distillation.action_agreement(
-        q_net.apply, network, probe_states[teacher], agree_keys[teacher], level, noise
-    )
-
-
 start = time.perf_counter()
 eval_key, agree_key = jax.random.split(jax.random.PRNGKey(6))
-agree_keys = jax.random.split(agree_key, n_teachers)
-over_levels = lambda f: vmap_over(f, eval_env, in_axes=(None, None, 0))
-returns_a = np.asarray(
-    jax.jit(
-        vmap_over(
-            vmap_over(over_levels(noisy_returns), eval_env, in_axes=(0, None, None)),
-            eval_env,
-            in_axes=(0, 0, None),
-        )
-    )(networks, jax.random.split(eval_key, n_teachers), levels)
-)  # [teachers, 1 + students, noise levels]
-agree_a = np.asarray(
-    agents.over_runs(
-        lambda x: jax.vmap(agreement, in_axes=(None, None, 0))(*x, levels),
-        (networks, teacher_index),
-        at_once,
-    )
-)  # [teachers, 1 + students, noise levels]
+noise_levels = budget.noise_levels
+returns_a = distillation.noisy_returns(
+    eval_env, greedy, networks, noise, noise_levels, budget.eval_steps, eval_key
+)  # [teachers, 1 + 2 students, noise levels]
+probe_states = held_out[:, : budget.probe_states]
+agree_a = distillation.noisy_agreement(
+    q_net.apply, networks, probe_states, noise, noise_levels, agree_key, at_once
+)  # [teachers, 1 + 2 students, noise levels]
 print(f"evaluated under noise in {time.perf_counter() - start:.0f} s")
-print(f"noise levels ({noise_label}): {budget.noise_levels}")
+print(f"noise levels ({noise_label}): {noise_levels}")
 for name, values in (("return", returns_a), ("action agreement", agree_a)):
     for group, columns in GROUPS.items():
         mean = values[:, columns].mean((0, 1)).round(3)
         print(f"{name:17s} {group:31s} {mean}")
 
 # %% tags=["remove-output"]
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-p_axis = np.asarray(budget.noise_levels)
-for values, ax, label in (
-    (returns_a, axes[0], "episode return"),
-    (agree_a, axes[1], "greedy-action agreement"),
-):
-    for i, (group, columns) in enumerate(GROUPS.items()):
-        data = values[:, columns].reshape(-1, len(p_axis))
-        ax.plot(p_axis, data.mean(0), marker="o", color=f"C{i}", label=group)
-        ax.fill_between(p_axis, data.min(0), data.max(0), color=f"C{i}", alpha=0.2)
-    ax.set_xlabel(noise_label)
-    ax.set_ylabel(label)
-axes[0].legend()
-publish_figure(fig, "claim5_robustness", profile.name)
+figure = claim5.robustness(noise_levels, returns_a, agree_a, GROUPS, noise_label)
+publish_figure(figure, "claim5_robustness", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim5_robustness
 # :name: fig-claim5-robustness
 #
 # Robustness to input noise on Breakout-MinAtar (Atari Breakout at `paper`): return when
-# acting on observations with bit flips (pixel noise at `paper`; left) and the fraction
-# of held-out states whose greedy action survives them
-# (right), for the DQN teachers, their distilled students and the students stopped after
-# a quarter of the distillation (mean over networks, shaded from lowest to highest). At
-# zero noise the left panel compares plain performance; a student line above the teacher's
-# on the right means a more robust student.
+# acting on observations with bit flips (pixel noise at `paper`; left;
+# {py:func}`~tdgen.distillation.noisy_returns`) and the fraction of held-out states whose
+# greedy action survives them (right; {py:func}`~tdgen.distillation.noisy_agreement`),
+# for the DQN teachers, their distilled students and the students stopped after a
+# quarter of the distillation (mean over networks, shaded from lowest to highest). At
+# zero noise the left panel compares plain performance; a student line above the
+# teacher's on the right means a more robust student.
 # ```
 #
 # **Consistency on interpolations.** For random pairs of held-out states $(x_a, x_b)$ of
 # the same teacher we walk the straight path $x(t) = (1 - t)x_a + t x_b$ (inputs
-# between 0 and 1, off the binary training manifold) and count how often the greedy action
-# changes along it (`switches`); we also report the total variation of $Q$ along the path
-# over its net change (`variation_ratio`, 1 for monotone outputs). A network that
-# interpolates smoothly between states switches rarely and has a ratio near 1.
+# between 0 and 1, off the binary training manifold;
+# {py:func}`~tdgen.distillation.interpolation_paths`) and count how often the greedy
+# action changes along it (`switches`); we also report the total variation of $Q$ along
+# the path over its net change (`variation_ratio`, 1 for monotone outputs;
+# {py:func}`~tdgen.distillation.path_statistics`). A network that interpolates smoothly
+# between states switches rarely and has a ratio near 1. Every network walks its
+# teacher's paths ({py:func}`~tdgen.distillation.interpolation_consistency`).
+#
+# **Interference.** The update matrices of [claim 4](04_interference.py) on probe states
+# from random play ({py:func}`~tdgen.rl.rollouts.random_transitions`): the off-diagonal
+# ratio of each teacher and student ({py:func}`~tdgen.distillation.interference_ratios`;
+# higher: an update on one state moves the others more — more generalization).
 
 # %%
 path_key, _ = jax.random.split(jax.random.PRNGKey(7))
-
-
-# the same paths for a teacher and its students
-path_ends = jax.vmap(
-    lambda k: jax.random.randint(k, (2, budget.paths), 0, held_out.shape[1])
-)(jax.random.split(path_key, n_teachers))
-
-
-def consistency(network_and_teacher):
-    """Mean switches and median variation ratio over ``budget.paths`` random paths."""
-    network, teacher = network_and_teacher
-    ends = held_out[teacher][path_ends[teacher]]  # [2, paths, ...]
-    paths = distillation.interpolation_paths(ends[0], ends[1], budget.path_points)
-    out = distillation.path_statistics(q_net.apply, network, paths)
-    return out["switches"].mean(), jnp.median(out["variation_ratio"])
-
-
-switches_a, variation_a = (
-    np.asarray(x)
-    for x in agents.over_runs(consistency, (networks, teacher_index), at_once)
-)  # each [teachers, 1 + students]
+paths = (budget.paths, budget.path_points)  # paths per teacher, points per path
+switches_a, variation_a = distillation.interpolation_consistency(
+    q_net.apply, networks, held_out, *paths, path_key, at_once
+)  # each [teachers, 1 + 2 students]
+probe = profile.interference  # claim 4's probe states and learning rate
+batch = rollouts.random_transitions(
+    GAME, probe.states, probe.warmup_steps, jax.random.PRNGKey(1)
+)
+interference_a = distillation.interference_ratios(
+    q_net.apply, networks, batch, dqn_config.gamma, probe.learning_rate, at_once
+)  # [teachers, 1 + 2 students]
 for group, columns in GROUPS.items():
     print(
         f"{group:31s} greedy switches per path {switches_a[:, columns].mean():.2f}, "
-        f"median variation ratio {variation_a[:, columns].mean():.2f}"
+        f"median variation ratio {variation_a[:, columns].mean():.2f}, "
+        f"off-diagonal ratio {interference_a[:, columns].mean():.3f}"
     )
-
-# %% [markdown]
-# **Interference.** The update matrices of [claim 4](04_interference.py) on probe states
-# from random play: the off-diagonal ratio of each teacher and student (higher: an update
-# on one state moves the others more — more generalization).
-
-# %%
-probe_batch = rollouts.random_transitions(
-    GAME,
-    profile.interference.states,
-    profile.interference.warmup_steps,
-    jax.random.PRNGKey(1),
-)
-
-
-def update_matrix(params):
-    return interference.q_update_matrix(
-        q_net.apply,
-        params,
-        batch=probe_batch,
-        gamma=dqn_config.gamma,
-        learning_rate=profile.interference.learning_rate,
-    )
-
-
-matrices_a = np.asarray(agents.over_runs(update_matrix, networks, at_once))
-interference_a = np.array(
-    [[interference.off_diagonal_ratio(u) for u in row] for row in matrices_a]
-)  # [teachers, 1 + students]
-for group, columns in GROUPS.items():
-    print(f"{group:31s} off-diagonal ratio {interference_a[:, columns].mean():.3f}")
 
 # %% tags=["remove-output"]
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
-for ax, values, title, label in (
-    (axes[0], switches_a, "consistency: action", "greedy-action switches per path"),
-    (axes[1], variation_a, "consistency: Q-values", "Q variation / net change"),
-    (axes[2], interference_a, "interference", "off-diagonal ratio of U"),
-):
-    for x, columns in enumerate(GROUPS.values()):
-        data = values[:, columns].ravel()
-        ax.bar(x, data.mean(), color=f"C{x}", alpha=0.6)
-        ax.scatter(np.full(data.size, x), data, color=f"C{x}", zorder=3)
-    ax.set_xticks([0, 1, 2], ["teacher", "student", "student, ¼"])
-    ax.set_title(title)
-    ax.set_ylabel(label)
-publish_figure(fig, "claim5_consistency_interference", profile.name)
+ticks = ["teacher", "student", "student, ¼"]
+figure = claim5.consistency_interference(
+    switches_a, variation_a, interference_a, GROUPS, ticks
+)
+publish_figure(figure, "claim5_consistency_interference", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim5_consistency_interference
 # :name: fig-claim5-consistency
 #
 # Consistency and interference of the DQN teachers, their students and the students
-# stopped after a quarter of the distillation (bars: means; dots: networks). Left: how often the greedy action changes along straight paths between
-# two held-out states; middle: how much the Q-values wiggle along them relative to their
-# net change; right: the off-diagonal ratio of the update matrix (claim 4's
-# interference). The claim predicts lower bars for the student on the left two panels and
-# a higher one on the right.
+# stopped after a quarter of the distillation (bars: means; dots: networks). Left: how
+# often the greedy action changes along straight paths between two held-out states;
+# middle: how much the Q-values wiggle along them relative to their net change (both
+# {py:func}`~tdgen.distillation.interpolation_consistency`); right: the off-diagonal
+# ratio of the update matrix (claim 4's interference;
+# {py:func}`~tdgen.distillation.interference_ratios`). The claim predicts lower bars for
+# the student on the left two panels and a higher one on the right.
 # ```
 #
 # ## (b) Policy distillation on unseen levels
@@ -366,9 +246,14 @@ publish_figure(fig, "claim5_consistency_interference", profile.name)
 # `smoke` and `quick` jaxued's Maze, several seeds in one `vmap`; at `paper` ProcGen
 # games, one envpool run per seed — cached like every agent run, and tested on
 # `test_levels` level keys from 1,000,000 on, which they never saw
-# (`tdgen.envs.level_split`; the original ProcGen protocol tests on the full level
-# distribution, which differs only in also holding the training levels). Their students
-# see only states of the teachers' sampled rollouts on the training levels.
+# ({py:func}`~tdgen.envs.level_split`; the original ProcGen protocol tests on the full
+# level distribution, which differs only in also holding the training levels). Their
+# students see only states of the teachers' sampled rollouts on the training levels.
+#
+# Students are distilled from each game's teachers; then every teacher and student plays
+# `eval_episodes` episodes on the training levels and on unseen levels, sampling from its
+# policy and acting greedily (its most likely action;
+# {py:func}`~tdgen.distillation.distill_on_levels`).
 
 # %% tags=["remove-stderr"]
 # per game: (training levels, unseen levels, the longest episode)
@@ -387,77 +272,26 @@ for game in level_sets:
         f"{np.round(runner.final_return(run.metrics), 3)} "
         f"({time.perf_counter() - start:.0f} s)"
     )
-
-# %% [markdown]
-# Students are distilled from each game's teachers; then every teacher and student plays
-# `eval_episodes` episodes on the training levels and on unseen levels, sampling from its
-# policy and acting greedily (its most likely action).
-
-# %%
-level_returns = {}
-for game, (train_levels, test_levels, episode_steps) in level_sets.items():
+level_returns = {}  # game -> {(level set, mode): [teachers, 1 + students]}
+keys = jax.random.PRNGKey(12), jax.random.PRNGKey(11)  # distillation, evaluation
+for game, sets in level_sets.items():
     start = time.perf_counter()
-    ac_net = ActorCritic(make_env(train_levels).num_actions)
-    level_networks, _, policy_losses = distillation.distill_teachers(
-        ac_net,
-        level_teachers[game],
-        policies.softmax_policy(ac_net.apply),
-        make_env(train_levels, budget.dataset_envs),
-        budget.dataset_steps,
-        budget.students,
-        distillation.policy_distillation_loss,
-        budget.distill_steps,
-        budget.batch_size,
-        budget.learning_rate,
-        jax.random.PRNGKey(12),
+    level_returns[game], policy_losses = distillation.distill_on_levels(
+        level_teachers[game], sets, budget, *keys
     )
     print(
-        f"{game}: distilled in {time.perf_counter() - start:.0f} s; final loss "
-        f"{np.round(np.asarray(policy_losses[..., -100:].mean(-1)), 4).tolist()}"
+        f"{game}: distilled and evaluated in {time.perf_counter() - start:.0f} s; "
+        f"final loss {np.asarray(policy_losses[..., -100:].mean(-1)).round(4).tolist()}"
     )
-
-    for levels, name in (("training", train_levels), ("unseen", test_levels)):
-        both = np.asarray(
-            rollouts.actor_critic_returns(
-                ac_net.apply,
-                level_networks,
-                make_env(name, budget.eval_episodes),
-                episode_steps,
-                jax.random.PRNGKey(11),
-            )
-        )  # [teachers, 1 + students, (sampled, greedy)]
-        for i, mode in enumerate(("sampled", "greedy")):
-            r = level_returns[game, levels, mode] = both[..., i]
-            print(
-                f"{game}: {levels:8s} levels, {mode:7s}: teacher {r[:, 0].mean():.3f}, "
-                f"students {r[:, 1:].mean():.3f}"
-            )
+    for (level_set, mode), r in level_returns[game].items():
+        print(
+            f"{game}: {level_set:8s} levels, {mode:7s}: teacher {r[:, 0].mean():.3f}, "
+            f"students {r[:, 1:].mean():.3f}"
+        )
 
 # %% tags=["remove-output"]
-games = list(level_sets)
-fig, axes = plt.subplots(
-    len(games), 2, figsize=(10, 3.6 * len(games)), sharey="row", squeeze=False
-)
-for row, game in zip(axes, games):
-    for ax, mode in zip(row, ("sampled", "greedy")):
-        for offset, who, colour in ((-0.18, "teacher", "C0"), (0.18, "student", "C1")):
-            for x, levels in enumerate(("training", "unseen")):
-                r = level_returns[game, levels, mode]
-                data = r[:, 0] if who == "teacher" else r[:, 1:].ravel()
-                ax.bar(
-                    x + offset,
-                    data.mean(),
-                    width=0.36,
-                    color=colour,
-                    alpha=0.6,
-                    label=who if x == 0 else None,
-                )
-                ax.scatter(np.full(data.size, x + offset), data, color=colour, zorder=3)
-        ax.set_xticks([0, 1], ["training levels", "unseen levels"])
-        ax.set_title(f"{game}, {mode} actions")
-    row[0].set_ylabel("mean episode return")
-axes[0, 0].legend()
-publish_figure(fig, "claim5_level_generalization", profile.name)
+figure = claim5.level_generalization(level_returns)
+publish_figure(figure, "claim5_level_generalization", profile.name)
 
 # %% [markdown]
 # ```{glue:figure} claim5_level_generalization
@@ -465,26 +299,29 @@ publish_figure(fig, "claim5_level_generalization", profile.name)
 #
 # Effect of distillation on train and test performance (the paper's ProcGen figure; at
 # the `quick` profile on jaxued mazes): mean return on the training levels and on unseen
-# levels of the PPO teachers and their distilled students, sampling actions (left) and
-# acting greedily (right), one row per game. Bars are means, dots single networks. The claim predicts the student's
-# unseen-level bar above the teacher's with little loss on the training levels.
+# levels of the PPO teachers and their distilled students
+# ({py:func}`~tdgen.distillation.distill_on_levels`), sampling actions (left) and acting
+# greedily (right), one row per game. Bars are means, dots single networks. The claim
+# predicts the student's unseen-level bar above the teacher's with little loss on the
+# training levels.
 # ```
 #
 # **At `paper`** part (b) runs on four ProcGen games — bigfish, coinrun, jumper and
 # starpilot — and part (a) on Atari Breakout (both need `tdgen[envpool]`, ProcGen also
 # the Qt5 runtime). One envpool pool cannot be vmapped, so there each teacher is its own
 # cached training run, and the distillation data and evaluations play one pool network
-# after network (`tdgen.envs.vmap_over`): a teacher and its students then meet different
-# levels and episodes, not the same ones. The `paper` profile has been checked end to end
-# on CPU at a tiny budget, not run at its own.
+# after network ({py:func}`~tdgen.envs.interface.vmap_over`): a teacher and its students
+# then meet different levels and episodes, not the same ones. The `paper` profile has
+# been checked end to end on CPU at a tiny budget, not run at its own.
 #
 # ## Verdict
 #
 # Differences are student minus its own teacher, one per (teacher seed, student seed)
-# pair, for the students distilled for the full `distill_steps` (the quarter-length
-# students are shown above, not tested), with 95% bootstrap intervals over those pairs (pairs of one teacher share it:
-# with few teacher seeds read the intervals as rough). Thresholds were fixed before the
-# runs.
+# pair ({py:func}`~tdgen.distillation.student_minus_teacher`), for the students
+# distilled for the full `distill_steps` (the quarter-length students are shown above,
+# not tested), with 95% bootstrap intervals over those pairs (pairs of one teacher share
+# it: with few teacher seeds read the intervals as rough). Thresholds were fixed before
+# the runs.
 #
 # 1. **More robust** (a): greedy-action agreement under input noise, mean over the
 #    non-zero noise levels, student − teacher ≥ **0**.
@@ -500,123 +337,84 @@ publish_figure(fig, "claim5_level_generalization", profile.name)
 # (student − teacher ≥ 0).
 
 # %%
-n_boot = budget.bootstrap_resamples
-over_pairs = "bootstrap over (teacher, student) pairs"
-
-
-def difference_test(name, statistic, values, threshold, direction, primary=True):
-    """Student − teacher per pair, from ``values [teachers, 1 + students, ...]``."""
-    values = values[
-        :, : 1 + budget.students
-    ]  # the teacher and its full-length students
-    diffs = (values[:, 1:] - values[:, :1]).ravel()
-    return ClaimTest(
-        name,
-        statistic,
-        float(diffs.mean()),
-        stats.bootstrap_ci(diffs, n_resamples=n_boot),
-        over_pairs,
-        threshold,
-        direction,
-        primary,
-    )
-
-
-def ratio_test(name, statistic, values, threshold, direction):
-    """Mean student / mean teacher, pairs ``[pairs, 2]`` of (student, teacher)."""
-    values = values[
-        :, : 1 + budget.students
-    ]  # the teacher and its full-length students
-    pairs = np.stack(
-        [values[:, 1:].ravel(), np.repeat(values[:, 0], values.shape[1] - 1)], axis=1
-    )
-    return ClaimTest(
-        name,
-        statistic,
-        stats.ratio_of_means(pairs),
-        stats.bootstrap_ci(pairs, stats.ratio_of_means, n_resamples=n_boot),
-        over_pairs,
-        threshold,
-        direction,
-        primary=False,
-    )
-
-
-noisy = p_axis > 0
+ci = {
+    "n_resamples": budget.bootstrap_resamples,
+    "ci_over": "bootstrap over (teacher, student) pairs",
+}
+# a test passes if its statistic is `direction` (">=" or "<=") `threshold`
+passes_if = lambda direction, threshold, primary=True: dict(
+    threshold=threshold, direction=direction, primary=primary, **ci
+)
+# per (teacher, student) pair: the difference, or (student, teacher)
+difference = lambda values: distillation.student_minus_teacher(values, S)
+pairs = lambda values: distillation.student_teacher_pairs(values, S)
+noisy = np.asarray(noise_levels) > 0
 tests = [
-    difference_test(
+    claimtests.mean_test(
         "(a) student more robust to input noise",
         "greedy-action agreement under input noise (mean over levels > 0), student − teacher",
-        agree_a[..., noisy].mean(-1),
-        0.0,
-        ">=",
+        difference(agree_a[..., noisy].mean(-1)),
+        **passes_if(">=", 0.0),
     ),
-    difference_test(
+    claimtests.mean_test(
         "(a) student more consistent along interpolations",
         "greedy-action switches per path, student − teacher",
-        switches_a,
-        0.0,
-        "<=",
+        difference(switches_a),
+        **passes_if("<=", 0.0),
     ),
 ]
-for game in level_sets:
-    tests.append(
-        difference_test(
-            f"(b) {game}: student better on unseen levels",
-            "mean return on unseen levels (sampled actions), student − teacher",
-            level_returns[game, "unseen", "sampled"],
-            0.0,
-            ">=",
-        )
-    )
 tests += [
-    ratio_test(
+    claimtests.mean_test(
+        f"(b) {game}: student better on unseen levels",
+        "mean return on unseen levels (sampled actions), student − teacher",
+        difference(returns["unseen", "sampled"]),
+        **passes_if(">=", 0.0),
+    )
+    for game, returns in level_returns.items()
+]
+
+# %%
+tests += [
+    claimtests.ratio_test(
         "(a) student keeps the teacher's return",
         "return without noise, student / teacher",
-        returns_a[..., 0],
-        0.9,
-        ">=",
+        *pairs(returns_a[..., 0]),
+        **passes_if(">=", 0.9, primary=False),
     ),
-    difference_test(
+    claimtests.mean_test(
         "(a) student's return more robust to input noise",
         "return under input noise (mean over levels > 0), student − teacher",
-        returns_a[..., noisy].mean(-1),
-        0.0,
-        ">=",
-        primary=False,
+        difference(returns_a[..., noisy].mean(-1)),
+        **passes_if(">=", 0.0, primary=False),
     ),
-    difference_test(
+    claimtests.mean_test(
         "(a) student's Q-values vary less along interpolations",
         "median Q variation ratio along paths, student − teacher",
-        variation_a,
-        0.0,
-        "<=",
-        primary=False,
+        difference(variation_a),
+        **passes_if("<=", 0.0, primary=False),
     ),
-    ratio_test(
+    claimtests.ratio_test(
         "(a) student interferes more between states",
         "off-diagonal ratio of the update matrix, student / teacher",
-        interference_a,
-        1.0,
-        ">=",
+        *pairs(interference_a),
+        **passes_if(">=", 1.0, primary=False),
     ),
 ]
-for game in level_sets:
+
+# %%
+for game, returns in level_returns.items():
     tests += [
-        ratio_test(
+        claimtests.ratio_test(
             f"(b) {game}: student keeps the teacher's training-level return",
             "mean return on training levels (sampled), student / teacher",
-            level_returns[game, "training", "sampled"],
-            0.9,
-            ">=",
+            *pairs(returns["training", "sampled"]),
+            **passes_if(">=", 0.9, primary=False),
         ),
-        difference_test(
+        claimtests.mean_test(
             f"(b) {game}: student better on unseen levels, greedy",
             "mean return on unseen levels (greedy actions), student − teacher",
-            level_returns[game, "unseen", "greedy"],
-            0.0,
-            ">=",
-            primary=False,
+            difference(returns["unseen", "greedy"]),
+            **passes_if(">=", 0.0, primary=False),
         ),
     ]
 claim = record_claim(

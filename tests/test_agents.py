@@ -71,20 +71,6 @@ def test_impala_cnn_shapes_and_parameter_count():
     assert set(params) == {"ImpalaCNN_0", "Dense_0", "Dense_1"}
 
 
-def test_gae_matches_a_python_loop():
-    rng = np.random.default_rng(0)
-    values, rewards = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
-    dones, last = (rng.random((6, 2)) < 0.3).astype(float), rng.normal(size=2)
-    adv, ret = ppo.gae(jnp.asarray(values), jnp.asarray(rewards), jnp.asarray(dones), jnp.asarray(last), 0.9, 0.8)
-    expected, next_adv, next_value = np.zeros((6, 2)), np.zeros(2), last
-    for t in reversed(range(6)):
-        delta = rewards[t] + 0.9 * next_value * (1 - dones[t]) - values[t]
-        next_adv = expected[t] = delta + 0.9 * 0.8 * (1 - dones[t]) * next_adv
-        next_value = values[t]
-    np.testing.assert_allclose(adv, expected, rtol=1e-5)
-    np.testing.assert_allclose(ret, expected + values, rtol=1e-5)
-
-
 @pytest.mark.parametrize("algo", [ppo, dqn])
 def test_train_vmaps_over_seeds(algo):
     config_class = ppo.PPOConfig if algo is ppo else dqn.DQNConfig

@@ -18,10 +18,11 @@ import pytest
 
 from tdgen import distillation, envs, profiles, stats
 from tdgen.envs import maze
-from tdgen.rl import dqn, offline, policies, ppo, runner
+from tdgen.rl import agents, dqn, offline, policies, ppo, runner
 
 NAN, INF = math.nan, math.inf
 SMOKE = profiles.PROFILES["smoke"]
+SMOKE_OVERRIDE = functools.partial(profiles.override, SMOKE, "x")  # smoke, renamed "x", with changes
 PPO, DQN = ppo.PPOConfig(), dqn.DQNConfig()
 
 
@@ -179,10 +180,11 @@ BUDGET_ROWS = [
     row(changed(SMOKE.agents), ValueError, r"AgentBudget\.checkpoints must be at least 10, got 5", checkpoints=5),
     row(changed(SMOKE.agents), TypeError, r"AgentBudget\.checkpoints must be an integer, got 10\.0", checkpoints=10.0),
     row(changed(SMOKE.agents), ValueError, r"AgentBudget\.seeds must be at least 1, got 0", seeds=0),
-    row(changed(SMOKE.agents), ValueError, r"AgentBudget\.ppo_clip_eps must be finite, got nan", ppo_clip_eps=NAN),
-    row(changed(SMOKE.agents), ValueError, r"AgentBudget\.dqn_eps_finish.*got 1\.5", dqn_eps_finish=1.5),
-    row(changed(SMOKE.agents), ValueError, r"AgentBudget\.ppo_num_minibatches.*got 0", ppo_num_minibatches=0),
-    row(changed(SMOKE.agents), ValueError, r"AgentBudget\.dqn_learning_rate.*got -1", dqn_learning_rate=-1),
+    row(changed(SMOKE.agents), TypeError, r"AgentBudget\.ppo must be of type PPOHyperparameters", ppo=SMOKE.agents.dqn),
+    row(changed(SMOKE.agents.ppo), ValueError, r"PPOHyperparameters\.clip_eps must be finite, got nan", clip_eps=NAN),
+    row(changed(SMOKE.agents.ppo), ValueError, r"PPOHyperparameters\.num_minibatches.*got 0", num_minibatches=0),
+    row(changed(SMOKE.agents.dqn), ValueError, r"DQNHyperparameters\.eps_finish.*got 1\.5", eps_finish=1.5),
+    row(changed(SMOKE.agents.dqn), ValueError, r"DQNHyperparameters\.learning_rate.*got -1", learning_rate=-1),
     row(changed(SMOKE.interference), ValueError, r"InterferenceBudget\.games must not be empty", games=()),
     row(changed(SMOKE.interference), TypeError, r"InterferenceBudget\.games must be a tuple", games="Breakout-MinAtar"),
     row(
@@ -215,12 +217,19 @@ BUDGET_ROWS = [
     row(
         changed(SMOKE.distill), TypeError, r"DistillBudget\.level_games must be a tuple, got 'maze'", level_games="maze"
     ),
-    row(changed(SMOKE.distill), ValueError, r"DistillBudget\.ppo_gamma must lie in \[0, 1\], got 1\.1", ppo_gamma=1.1),
+    row(changed(SMOKE.distill.ppo), ValueError, r"PPOHyperparameters\.gamma must lie in \[0, 1\], got 1\.1", gamma=1.1),
+    row(changed(SMOKE.distill), TypeError, r"DistillBudget\.ppo must be of type PPOHyperparameters", ppo=None),
     row(changed(SMOKE.distill), ValueError, r"DistillBudget\.value_game must not be empty", value_game=""),
     row(changed(SMOKE.distill), ValueError, r"DistillBudget\.students must be at least 1, got 0", students=0),
     row(changed(SMOKE), ValueError, r"Profile\.name must not be empty", name=""),
     row(changed(SMOKE), TypeError, r"Profile\.agents must be of type AgentBudget, got None", agents=None),
     row(changed(SMOKE), TypeError, r"Profile\.td must be of type TDBudget", td=SMOKE.critical),
+    row(SMOKE_OVERRIDE, ValueError, r"profile 'x': tdd is not a setting; Profile has name, smoothness", tdd={}),
+    row(SMOKE_OVERRIDE, ValueError, r"'x': agents\.ppo\.lr is not a setting; PPOHyperparam", agents={"ppo": {"lr": 1}}),
+    row(SMOKE_OVERRIDE, ValueError, r"'x': td\.gamma = 0\.9 changes nothing: it is the base", td={"gamma": 0.9}),
+    row(SMOKE_OVERRIDE, TypeError, r"'x': agents\.ppo is a group of settings: give a mapping", agents={"ppo": 0.1}),
+    row(SMOKE_OVERRIDE, TypeError, r"'x': td\.gamma is a single setting, not a group", td={"gamma": {}}),
+    row(SMOKE_OVERRIDE, ValueError, r"PPOHyperparameters\.clip_eps must lie in", agents={"ppo": {"clip_eps": 0}}),
 ]
 
 ENV_ROWS = [
@@ -352,26 +361,15 @@ def test_bad_input_gets_a_named_error(target, kwargs, exception, pattern):
 @pytest.mark.parametrize("name", sorted(profiles.PROFILES))
 def test_every_profile_builds_valid_agent_configs(name):
     profile = profiles.get_profile(name)
-    for game in profile.interference.games:
-        budget = profile.interference.agent_budget(profile.agents, game)
-        ppo.PPOConfig.from_budget(budget, game)
-        dqn.DQNConfig.from_budget(budget, game)
+    for game in (*profile.interference.games, "Breakout-MinAtar"):
+        for algorithm in agents.ALGORITHMS:
+            agents.agent_config(profile, algorithm, game)
     d = profile.distill
     for game in d.level_games:
         train, unseen, _ = envs.level_split(game, d.train_levels, d.test_levels)
         envs.parse_env_options(train.partition(":")[2] or train)
         envs.parse_env_options(unseen.partition(":")[2] or unseen)
-        ppo.PPOConfig(  # as notebook 05 builds its level-based teachers
-            env_name=train,
-            total_timesteps=d.ppo_timesteps,
-            num_envs=d.ppo_num_envs,
-            num_steps=d.ppo_num_steps,
-            update_epochs=d.ppo_update_epochs,
-            num_minibatches=d.ppo_num_minibatches,
-            gamma=d.ppo_gamma,
-            learning_rate=d.ppo_learning_rate,
-            num_checkpoints=profile.agents.checkpoints,
-        )
+        assert agents.agent_config(profile, "PPO", game).env_name == train  # the level-based teachers of claim 5
 
 
 def test_good_env_options_still_parse():

@@ -31,3 +31,31 @@ def test_spearman_test_correlates_x_with_the_mean_over_units():
 def test_fixed_test_has_no_interval():
     t = claimtests.fixed_test("n", "s", np.float64(0.01), 0.05, "<=")
     assert t.ci is None and t.ci_over is None and t.value == 0.01 and t.verdict == "reproduced"
+
+
+def test_bootstrap_test_resamples_the_units_of_any_statistic():
+    pairs = np.array([[0.0, 3.0], [1.0, 2.5], [2.0, 1.0], [3.0, 0.5], [4.0, 0.2]])
+
+    def rho(p):
+        return stats.spearman(p[:, 0], p[:, 1])
+
+    t = claimtests.bootstrap_test("n", "s", pairs, rho, -0.5, "<=", n_resamples=200, ci_over="pairs")
+    assert t.value == rho(pairs) == pytest.approx(-1.0) and t.ci_over == "pairs"
+    assert t.ci == stats.bootstrap_ci(pairs, rho, n_resamples=200)
+
+
+def test_of_means_test_takes_the_statistic_of_resampled_means():
+    samples = np.array([[1.0, 3.0], [2.0, 5.0], [4.0, 4.0]])
+
+    def spread(m):
+        return float(m[1] - m[0])
+
+    t = claimtests.of_means_test("n", "s", samples, spread, 0.0, ">=", n_resamples=300, ci_over="seeds")
+    assert t.value == pytest.approx(5.0 / 3.0)
+    boot = stats.bootstrap_means(samples, 300)
+    assert t.ci == stats.percentile_interval(boot[:, 1] - boot[:, 0])
+    # with x fixed, Spearman's ρ of the means is spearman_test
+    x, arms = np.array([0.0, 1.0]), np.array([[0.0, 1.0], [2.0, 1.0], [0.5, 0.7]])
+    a = claimtests.of_means_test("n", "s", arms, lambda m: stats.spearman(x, m), 0.0, ">=", n_resamples=50, ci_over="u")
+    b = claimtests.spearman_test("n", "s", x, arms, 0.0, ">=", n_resamples=50, ci_over="u")
+    assert (a.value, a.ci) == (b.value, b.ci)

@@ -99,3 +99,21 @@ def test_bad_initial_values_are_named(problem):
     env, _, _, _ = problem
     with pytest.raises(tabular.InvalidMDPError, match="initial values must have shape"):
         dynamics.td_closed_form(env.P, env.R, GAMMA, np.zeros(3), np.zeros(2))
+
+
+def test_relative_rate_error_of_exact_decays_is_zero_and_scales_with_a_wrong_prediction():
+    times = np.linspace(0, 3, 31)
+    rates = np.array([0.5, 1.0, 1.5])
+    amplitudes = np.exp(-np.outer(times, rates))  # [T, 3]
+    assert dynamics.relative_rate_error(times, amplitudes, rates) == pytest.approx(0.0, abs=1e-12)
+    assert dynamics.relative_rate_error(times, amplitudes, rates / 1.1) == pytest.approx(0.1)
+    # a component below the noise floor after two points has no fitted rate (NaN) and is left out
+    amplitudes[2:, 1] = 1e-9
+    assert dynamics.relative_rate_error(times, amplitudes, rates) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_band_eigenvalues_are_the_bands_of_band_amplitudes():
+    lam = np.array([1.0, 0.5, 0.0, -0.25, -1.0])
+    np.testing.assert_allclose(dynamics.band_eigenvalues(lam, 2), [0.5, -0.625])
+    coefficients = np.ones(5)  # band sizes 3 and 2, as above
+    np.testing.assert_allclose(dynamics.band_amplitudes(coefficients, 2), [np.sqrt(3.0), np.sqrt(2.0)])

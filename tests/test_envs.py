@@ -139,3 +139,12 @@ def test_vmap_over_one_pool_maps_in_sequence_with_shared_arguments():
     np.testing.assert_allclose(envs.vmap_over(fn, env, in_axes=(0, None))(x, y), [10.0, 12.0, 14.0])
     with pytest.raises(ValueError, match="in_axes"):
         envs.vmap_over(fn, env, in_axes=(1, None))(x, y)
+
+
+def test_terminal_and_reset_step_read_any_backend_alike():
+    done = jnp.array([True, False, False])
+    np.testing.assert_array_equal(envs.reset_step(done, {}), [False, False, False])  # JAX backends: none
+    assert envs.terminal(done, {"terminated": done}) is done
+    reset = jnp.array([False, True, False])  # envpool: step 1 restarted an episode from its last frame
+    np.testing.assert_array_equal(envs.reset_step(done, {"reset_step": reset}), reset)
+    np.testing.assert_array_equal(envs.terminal(done, {"reset_step": reset}), [True, True, False])

@@ -98,3 +98,11 @@ def test_bad_input_is_named():
         interference.gradient_kernel(
             interference.batched(linear), {"w": jnp.ones(2), "b": 0.0}, {"x": jnp.ones((3, 2)), "y": jnp.ones(4)}
         )
+
+
+def test_off_diagonal_ratios_of_a_stack_are_each_matrix_ratio():
+    stack = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    ratios = interference.off_diagonal_ratios(stack)
+    assert ratios.shape == (2, 3)
+    assert ratios[1, 2] == interference.off_diagonal_ratio(stack[1, 2])
+    np.testing.assert_array_equal(interference.off_diagonal_ratios(np.stack([np.eye(3), np.ones((3, 3))])), [0.0, 1.0])

@@ -121,3 +121,10 @@ def test_imports_are_read_from_function_bodies_and_relative_forms():
         "tdgen.envs.interface",
         "tdgen.stats",
     }
+
+
+def test_every_package_folder_is_a_regular_package():
+    # setuptools' packages.find leaves a folder without __init__.py (a namespace package) out of the wheel,
+    # so a pip-installed tdgen (Colab) would lack it even though an editable install finds it.
+    folders = {path.parent for path in PACKAGE.rglob("*.py") if "__pycache__" not in path.parts}
+    assert sorted(str(f.relative_to(PACKAGE)) for f in folders if not (f / "__init__.py").exists()) == []

@@ -1,54 +1,11 @@
-"""Profiles, verdicts, results files and the dashboard built from them."""
+"""Verdicts, results files and the dashboard built from them (the profiles: test_profiles.py)."""
 
 import json
-from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 
-from tdgen import dashboard, profiles, results, stats
-
-
-def test_default_profile_is_quick(monkeypatch):
-    monkeypatch.delenv(profiles.ENV_VAR, raising=False)
-    assert profiles.get_profile().name == "quick"
-
-
-def test_profile_from_environment(monkeypatch):
-    monkeypatch.setenv(profiles.ENV_VAR, "Smoke")
-    assert profiles.get_profile().name == "smoke"
-
-
-def test_unknown_profile_is_named(monkeypatch):
-    monkeypatch.setenv(profiles.ENV_VAR, "huge")
-    with pytest.raises(profiles.UnknownProfileError, match=r"unknown profile 'huge'.*paper, quick, smoke"):
-        profiles.get_profile()
-
-
-def test_profiles_are_immutable_and_ordered_by_budget():
-    smoke, quick, paper = (profiles.PROFILES[n] for n in ("smoke", "quick", "paper"))
-    with pytest.raises(AttributeError):
-        quick.td.gamma = 0.5  # type: ignore[misc]
-    assert smoke.td.td_seeds < quick.td.td_seeds < paper.td.td_seeds
-    assert smoke.smoothness.grid_side < quick.smoothness.grid_side < paper.smoothness.grid_side
-    assert smoke.agents.ppo_timesteps < quick.agents.ppo_timesteps < paper.agents.ppo_timesteps
-    assert smoke.agents.dqn_timesteps < quick.agents.dqn_timesteps < paper.agents.dqn_timesteps
-
-
-def test_interference_games_after_the_first_train_for_a_fraction_of_the_budget():
-    quick = profiles.PROFILES["quick"]
-    budget, agents = quick.interference, quick.agents
-    first, other = budget.games[0], budget.games[1]
-    assert budget.agent_budget(agents, first) == agents  # shared with claims 3 and 5: unchanged
-    shortened = budget.agent_budget(agents, other)
-    assert shortened.ppo_timesteps == round(agents.ppo_timesteps * budget.other_games_fraction)
-    assert shortened.dqn_timesteps == round(agents.dqn_timesteps * budget.other_games_fraction)
-    assert shortened.ppo_timesteps < agents.ppo_timesteps
-    assert replace(shortened, ppo_timesteps=agents.ppo_timesteps, dqn_timesteps=agents.dqn_timesteps) == agents
-    with pytest.raises(ValueError, match="not one of the interference games"):
-        budget.agent_budget(agents, "Seaquest-MinAtar")
-    with pytest.raises(ValueError, match="other_games_fraction"):
-        replace(budget, other_games_fraction=0.0)
+from tdgen import dashboard, results, stats
 
 
 def test_judge_uses_far_end_of_interval():
@@ -121,16 +78,6 @@ def test_dashboard_lists_every_claim_with_numbers():
     assert "| 1 of 1 |" in text
     assert "[0.01, 0.03]" in text and "≤ 0.05" in text
     assert "No results" in dashboard.dashboard([], "paper")
-
-
-def test_profiles_table_lists_every_budget():
-    table = dashboard.profiles_table()
-    assert "`td.td_seeds`" in table and "`smoothness.grid_side`" in table
-    assert "`critical.pretrain_steps`" in table and "`agents.seeds`" in table and "`interference.states`" in table
-    assert "`distill.noise_levels` | 0, 0.05 |" in table  # tuples as lists
-    # header and rule, then one row per budget of every budget group
-    groups = [getattr(profiles.PROFILES["quick"], f.name) for f in fields(profiles.Profile) if f.name != "name"]
-    assert table.count("\n") == 2 + sum(len(fields(g)) for g in groups) - 1
 
 
 def test_bootstrap_means_resample_seeds():

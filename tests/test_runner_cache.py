@@ -168,7 +168,7 @@ def test_source_hash_follows_the_trainer_source(tmp_path, monkeypatch):
     copy = tmp_path / "tdgen"
     shutil.copytree(runner.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert runner.source_hash(copy) == runner.source_hash()
-    (copy / "plotting.py").write_text("# not a training module\n")
+    (copy / "plotting" / "__init__.py").write_text("# not a training module\n")
     assert runner.source_hash(copy) == runner.source_hash()
     key = runner.cache_key(TinyConfig(), RNGS)
     ppo_source = copy / "rl" / "ppo.py"

@@ -89,3 +89,17 @@ def test_dirichlet_energy_matches_its_definition():
     pairs = np.abs(f[:, :, None] - f[:, None, :]) ** 2
     direct = 0.5 * np.sum(mu[:, None] * env.P * pairs, axis=(1, 2)) / np.sum(mu * np.abs(f) ** 2, axis=1)
     np.testing.assert_allclose(spectral.dirichlet_energy(f, env.P, mu), direct, rtol=1e-12)
+
+
+@pytest.mark.parametrize("env", [tabular.ring(9), tabular.drift_grid(4)], ids=lambda e: e.name)
+def test_spectrum_measures_every_eigenvector_both_ways(env):
+    s = spectral.spectrum(env)
+    eig = spectral.eigendecomposition(env.P)
+    np.testing.assert_array_equal(s.eig.values, eig.values)
+    np.testing.assert_array_equal(s.energy, spectral.dirichlet_energy(eig.vectors.T, env.P))
+    np.testing.assert_array_equal(s.sign_changes, spectral.sign_change_rate(eig.vectors.T, env.edges))
+    np.testing.assert_array_equal(s.real_values, np.real(eig.values))
+    assert s.reversible == spectral.is_reversible(env.P)
+    assert s.identity_gap < 1e-9  # E(φ_i) = 1 − Re λ_i
+    assert s.complex_count == int(np.sum(np.abs(np.imag(eig.values)) > 1e-9))
+    assert (s.complex_count == 0) == s.reversible  # the ring is reversible, the drifting grid is not

@@ -1,8 +1,9 @@
 """The book's Sphinx extension: generated tables, read order, and one upstream fix.
 
 ``{claims-table}`` is filled from ``results/<profile>/claim*.json``, ``{provenance-table}``
-from the provenance blocks of the same files, ``{profiles-table}`` from
-``tdgen.profiles`` and ``{build-environment}`` from the building machine.
+from the provenance blocks of the same files, ``{profiles-table}`` and
+``{profile-differences}`` from ``tdgen.profiles`` and ``{build-environment}`` from the
+building machine.
 
 Pages that use it are read *after* every notebook (whose execution writes the
 results files) and are re-read on every build, so the dashboard always shows the
@@ -74,12 +75,21 @@ class ProvenanceTable(SphinxDirective):
 
 
 class ProfilesTable(SphinxDirective):
-    """``{profiles-table}``: every budget of every run profile, from ``tdgen.profiles``."""
+    """``{profiles-table}``: every setting of every run profile, with its kind, from ``tdgen.profiles``."""
 
     has_content = False
 
     def run(self) -> list[nodes.Node]:
         return _parse_markdown(self, profiles_table(), "profiles-table")
+
+
+class ProfileDifferences(SphinxDirective):
+    """``{profile-differences}``: the settings (and kinds) in which ``quick`` and ``smoke`` differ from ``paper``."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        return _parse_markdown(self, profiles_table(differences_only=True), "profile-differences")
 
 
 class BuildEnvironment(SphinxDirective):
@@ -121,6 +131,7 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("claims-table", ClaimsTable)
     app.add_directive("provenance-table", ProvenanceTable)
     app.add_directive("profiles-table", ProfilesTable)
+    app.add_directive("profile-differences", ProfileDifferences)
     app.add_directive("build-environment", BuildEnvironment)
     app.connect("env-before-read-docs", _read_dashboards_last)
     app.connect("env-get-outdated", _always_reread)

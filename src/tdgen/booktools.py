@@ -27,7 +27,7 @@ from tdgen.paths import atomic_write_bytes, project_root
 from tdgen.profiles import get_profile
 from tdgen.provenance import LOCK_FILE, file_sha256
 
-MARKER = "tdgen-cache-guard.sha256"  # cache_guard's mark on a folder it made: the source hash it last saw
+MARKER = "tdgen-cache-guard.sha256"  #: cache_guard's mark on a folder it made, holding the source hash it last saw
 LEGACY_STAMP = "tdgen-source.sha256"  # the hash file of older versions, beside jupyter-cache's files only
 
 

@@ -18,23 +18,41 @@ the same network and masks: semi-gradient TD regresses the training states onto
 ``sg[R(s) + γ Σ_{s'} P(s, s') f_θ(s')]``, where the successor ``s'`` may be a held-out state
 whose value is the network's own prediction — exactly what TD does with states it has never
 been given a target for.
+
+The notebook's pipeline, one function per step: :func:`grid_problem` prepares a gridworld
+once (a frozen :class:`GridProblem`), :func:`pretrain_sweep` runs every pre-training target
+at every length (:class:`PretrainSweep`), :func:`value_fits` compares TD with Monte Carlo
+(:class:`ValueFits`); in deep RL, :func:`agent_play` lets trained agents play,
+:func:`frame_data` turns the play into training and held-out frames with pre-training
+targets (:class:`FrameData`), :func:`deep_value_fits` fits them (:class:`DeepFits`) and
+:func:`deep_errors` scores the fits (:class:`DeepErrors`).  The ``*_table`` functions
+write each step's numbers as text.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tdgen.envs.tabular import InvalidMDPError, check_gamma, value_function
+from tdgen import spectral
+from tdgen.envs.interface import Env
+from tdgen.envs.tabular import InvalidMDPError, TabularEnv, check_gamma, encode_states, value_function
+from tdgen.profiles import CriticalBudget
+from tdgen.rl.fit import gradient_steps
 from tdgen.rl.networks import MLP
 from tdgen.rl.offline import make_offline_fit
-from tdgen.rl.td import discounted_returns
+from tdgen.rl.policies import epsilon_greedy
+from tdgen.rl.rollouts import rollout
+from tdgen.rl.td import discounted_returns, expected_td_target
 from tdgen.spectral import Eigendecomposition
 
 Target = Literal["td", "mc"]
@@ -160,16 +178,9 @@ def _fitter(model: MLP, tx: optax.GradientTransformation):
         return 0.5 * masked_mse(model.apply(params, x), target, mask)
 
     def fit(params, opt_state, x, target, mask, n_steps: int):
-        def step(carry, _):
-            params, opt_state = carry
-            grads = jax.grad(loss)(params, x, target, mask)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
-
-        if n_steps == 0:
-            return params, opt_state
-        (params, opt_state), _ = jax.lax.scan(step, (params, opt_state), None, length=n_steps)
-        return params, opt_state
+        step_loss = lambda p, _: loss(p, x, target, mask)
+        fitted = gradient_steps(step_loss, tx, params, num_steps=n_steps, opt_state=opt_state)
+        return fitted.params, fitted.opt_state
 
     return fit
 
@@ -281,21 +292,255 @@ def make_value_fit(
 
     def loss(params, mask):
         v = model.apply(params, x)
-        goal = Rj + gamma * Pj @ v if target == "td" else v_pi
+        goal = expected_td_target(Rj, Pj, v, gamma) if target == "td" else v_pi
         return 0.5 * masked_mse(v, jax.lax.stop_gradient(goal), mask)
 
     def fit(rng, mask):
-        params = model.init(rng, x)
-
-        def step(carry, _):
-            params, opt_state = carry
-            updates, opt_state = tx.update(jax.grad(loss)(params, mask), opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
-
-        (params, _), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=n_steps)
+        params = gradient_steps(lambda p, _: loss(p, mask), tx, model.init(rng, x), num_steps=n_steps).params
         return model.apply(params, x)
 
     return jax.jit(fit)
+
+
+# ---------------------------------------------------------------------------------------
+# Gridworlds: one prepared problem, the pre-training sweep, TD against Monte Carlo.
+# ---------------------------------------------------------------------------------------
+
+
+def _mse(f: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """:func:`masked_mse` as a NumPy array; ``mask`` broadcasts against ``f``."""
+    return np.asarray(masked_mse(f, y, mask))
+
+
+@dataclass(frozen=True)
+class GridProblem:
+    """One gridworld of claim 3, prepared once by :func:`grid_problem` (``n`` states, ``K`` targets, ``S`` seeds).
+
+    Attributes:
+      env: the gridworld (a random walk with rewards).
+      gamma: the discount.
+      mu: ``[n]`` stationary distribution of ``env.P``.
+      x: ``[n, 2]`` grid coordinates scaled to [−1, 1], the network's inputs.
+      R_std: ``[n]`` rescaled reward whose value function is ``v_std``
+        (:func:`standardised_value_problem`).
+      v_std: ``[n]`` standardised ``V^π``, the fine-tuning target.
+      targets: ``[K, n]`` pre-training targets: ``levels`` eigenvectors, ``levels`` sinusoids
+        and one set of random labels, ``K = 2 · levels + 1``.
+      family: ``[K]`` each target's family (``"eigenvectors"``, ``"sinusoids"``, ``"random labels"``).
+      labels: ``K`` names for tables and legends.
+      energy: ``[K]`` Dirichlet energy ``E(g − ⟨g⟩_μ)`` of each target under ``(P, μ)``.
+      energy_v: Dirichlet energy of ``v_std``.
+      masks: ``[S, n]`` training states of each seed; the rest are held out.
+    """
+
+    env: TabularEnv
+    gamma: float
+    mu: np.ndarray
+    x: np.ndarray
+    R_std: np.ndarray
+    v_std: np.ndarray
+    targets: np.ndarray
+    family: np.ndarray
+    labels: tuple[str, ...]
+    energy: np.ndarray
+    energy_v: float
+    masks: np.ndarray
+
+    @property
+    def held_out(self) -> np.ndarray:
+        """``[S, n]`` the held-out (interpolation) states of each seed: ``~masks``."""
+        return ~self.masks
+
+    @property
+    def roughest(self) -> int:
+        """Index of the pre-training target with the highest Dirichlet energy."""
+        return int(np.argmax(self.energy))
+
+
+def grid_problem(env: TabularEnv, gamma: float, levels: int, n_seeds: int, train_fraction: float) -> GridProblem:
+    """Prepare one gridworld: inputs, standardised value problem, pre-training targets and splits.
+
+    The targets are :func:`eigenvector_targets` and :func:`sinusoid_targets` (``levels`` each,
+    the sinusoids up to the Nyquist frequency of the grid, ``spacing = 2 / (min(shape) − 1)``
+    in scaled coordinates) and one :func:`random_label_target`.  Each has the Dirichlet energy
+
+        E(f) = ½ Σ_{s,s'} μ(s) P(s, s') (f(s) − f(s'))² / Σ_s μ(s) f(s)²
+
+    of its μ-centred version (:func:`tdgen.spectral.dirichlet_energy`).  The eigenvectors run
+    from rank 1 (the largest eigenvalue below 1, the smoothest non-constant one) to the most
+    negative eigenvalue; the sinusoids share one random direction and have a random phase
+    each.  The network's inputs are the grid coordinates scaled to [−1, 1]
+    (:func:`tdgen.envs.tabular.encode_states`).  The masks are :func:`train_masks` with the
+    reward states always among the training states, so that TD sees every reward.
+    """
+    mu = spectral.stationary_distribution(env.P)
+    eig = spectral.eigendecomposition(env.P)
+    x = encode_states(env, "coordinates")
+    R_std, v_std = standardised_value_problem(env.P, env.R, gamma)
+    ranks, eigen_targets = eigenvector_targets(eig, levels)
+    spacing = 2 / (min(env.shape) - 1)  # between neighbouring cells, scaled coordinates
+    omegas, sine_targets = sinusoid_targets(x, levels, spacing)
+    targets = np.vstack([eigen_targets, sine_targets, random_label_target(env.n_states)])
+    labels = (
+        *(f"eigenvector λ = {eig.values[r]:+.2f}" for r in ranks),
+        *(f"sinusoid ω = {w:.1f}" for w in omegas),
+        "random labels",
+    )
+    return GridProblem(
+        env=env,
+        gamma=gamma,
+        mu=mu,
+        x=x,
+        R_std=R_std,
+        v_std=v_std,
+        targets=targets,
+        family=np.array(["eigenvectors"] * levels + ["sinusoids"] * levels + ["random labels"]),
+        labels=labels,
+        energy=spectral.dirichlet_energy(spectral.centre(targets, mu), env.P, mu),
+        energy_v=float(spectral.dirichlet_energy(spectral.centre(v_std, mu), env.P, mu)),
+        masks=train_masks(env.n_states, n_seeds, train_fraction, always=np.flatnonzero(env.R)),
+    )
+
+
+def energy_table(problem: GridProblem, name: str) -> str:
+    """``name``, the problem's size and split, and the Dirichlet energy of every target and of ``V^π``, as text."""
+    p = problem
+    lines = [
+        f"{name} ({p.env.name}): {p.env.n_states} states, {p.masks[0].sum()} training / {p.held_out[0].sum()} held-out",
+        *(f"  {label:28s} Dirichlet energy {e:.3f}" for label, e in zip(p.labels, p.energy)),
+        f"  {'V^π (fine-tuning target)':28s} Dirichlet energy {p.energy_v:.3f}",
+        f"  roughest pre-training target: {p.labels[p.roughest]}",
+    ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PretrainSweep:
+    """Every pre-training target at every length, then fine-tuning on ``V^π`` (:func:`pretrain_sweep`).
+
+    ``S`` seeds, ``K`` targets, ``L`` pre-training lengths, ``n`` states; errors are
+    :func:`masked_mse` against the pre-training target or ``v_std``.
+
+    Attributes:
+      pretrain_error: ``[S, K, L]`` training-state error on the pre-training target, before fine-tuning.
+      finetuned: ``[S, K, L, n]`` the network's outputs after fine-tuning.
+      train_error: ``[S, K, L]`` training-state error after fine-tuning.
+      test_error: ``[S, K, L]`` held-out error after fine-tuning.
+      scratch: ``[S, n]`` outputs of the network trained from scratch (same initialisation and split).
+      scratch_train: ``[S]`` its training-state error.
+      scratch_test: ``[S]`` its held-out error.
+    """
+
+    pretrain_error: np.ndarray
+    finetuned: np.ndarray
+    train_error: np.ndarray
+    test_error: np.ndarray
+    scratch: np.ndarray
+    scratch_train: np.ndarray
+    scratch_test: np.ndarray
+
+
+def pretrain_sweep(problem: GridProblem, seeds: jax.Array, budget: CriticalBudget) -> PretrainSweep:
+    """Pre-train on every target of ``problem`` for every length of ``budget.pretrain_schedule``, then fine-tune.
+
+    :func:`make_pretrain_finetune` (width ``budget.hidden``, Adam ``budget.learning_rate``,
+    ``budget.finetune_steps`` fine-tuning steps), vmapped over ``seeds [S, 2]`` (with the
+    seed's mask) and over targets; the network trained from scratch is the same run with
+    the single length 0, from the same keys.  Every (seed, target) pair is one jit-compiled
+    run that evaluates the network on the training states only (``n_train``: the same loss
+    at about half the cost); fine-tuning starts from a fresh Adam state.
+    """
+    p, schedule = problem, budget.pretrain_schedule
+    n_train = int(p.masks[0].sum())  # every split has as many training states
+
+    def make_run(lengths: Sequence[int]) -> Callable:
+        return make_pretrain_finetune(
+            p.x, budget.hidden, budget.learning_rate, lengths, budget.finetune_steps, n_train=n_train
+        )
+
+    over_targets = jax.vmap(make_run(schedule), in_axes=(None, 0, None, None))
+    pretrained, finetuned = map(
+        np.asarray, jax.vmap(over_targets, in_axes=(0, None, None, 0))(seeds, p.targets, p.v_std, p.masks)
+    )  # [seeds, targets, lengths, n]
+    _, scratch = jax.vmap(make_run((0,)), in_axes=(0, None, None, 0))(seeds, p.v_std, p.v_std, p.masks)
+    scratch = np.asarray(scratch)[:, 0]  # [seeds, n]
+    per_seed = p.masks[:, None, None, :]
+    return PretrainSweep(
+        pretrain_error=_mse(pretrained, p.targets[None, :, None, :], per_seed),
+        finetuned=finetuned,
+        train_error=_mse(finetuned, p.v_std, per_seed),
+        test_error=_mse(finetuned, p.v_std, ~per_seed),
+        scratch=scratch,
+        scratch_train=_mse(scratch, p.v_std, p.masks),
+        scratch_test=_mse(scratch, p.v_std, p.held_out),
+    )
+
+
+def sweep_table(problem: GridProblem, sweep: PretrainSweep, schedule: Sequence[int]) -> str:
+    """Mean over seeds of every error of ``sweep``, one row per (target, length), as text."""
+    s = sweep
+    lines = [
+        f"{'pre-training target':28s} {'steps':>6s} {'pre-train':>9s} {'train':>7s} {'held-out':>8s}",
+        f"{'(from scratch)':28s} {0:6d} {'':9s} {s.scratch_train.mean():7.4f} {s.scratch_test.mean():8.3f}",
+    ]
+    for k, label in enumerate(problem.labels):
+        for j, steps in enumerate(schedule):
+            lines.append(
+                f"{label:28s} {steps:6d} {s.pretrain_error[:, k, j].mean():9.3f} "
+                f"{s.train_error[:, k, j].mean():7.4f} {s.test_error[:, k, j].mean():8.3f}"
+            )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ValueFits:
+    """TD against Monte Carlo on one gridworld (:func:`value_fits`); every dict is keyed by ``"td"``, ``"mc"``.
+
+    Attributes:
+      values: ``[S, n]`` the learned value function of each seed.
+      test_error: ``[S]`` its held-out :func:`masked_mse` against ``v_std``.
+      train_error: ``[S]`` its training-state error.
+      energy: ``[S]`` its Dirichlet energy (μ-centred) over all states.
+    """
+
+    values: dict[str, np.ndarray]
+    test_error: dict[str, np.ndarray]
+    train_error: dict[str, np.ndarray]
+    energy: dict[str, np.ndarray]
+
+
+def value_fits(problem: GridProblem, seeds: jax.Array, budget: CriticalBudget) -> ValueFits:
+    """Semi-gradient TD and Monte Carlo regression on the training states, from the same initialisations.
+
+    :func:`make_value_fit` on ``problem.R_std`` (whose value function is ``v_std``,
+    :func:`standardised_value_problem`) with width ``budget.hidden``, Adam
+    ``budget.learning_rate`` and ``budget.value_steps`` steps, vmapped over ``seeds [S, 2]``
+    and the problem's masks.  TD's target ``R(s) + γ Σ_{s'} P(s, s') f_θ(s')`` uses the
+    network's own prediction at every successor, held-out ones included; only the training
+    states are regressed onto their targets, by TD and by Monte Carlo alike.
+    """
+    p = problem
+    values = {}
+    for target in ("td", "mc"):
+        fit = make_value_fit(
+            p.x, p.env.P, p.R_std, p.gamma, target, budget.hidden, budget.learning_rate, budget.value_steps
+        )
+        values[target] = np.asarray(jax.vmap(fit)(seeds, p.masks))  # [seeds, n]
+    return ValueFits(
+        values=values,
+        test_error={t: _mse(v, p.v_std, p.held_out) for t, v in values.items()},
+        train_error={t: _mse(v, p.v_std, p.masks) for t, v in values.items()},
+        energy={t: spectral.dirichlet_energy(spectral.centre(v, p.mu), p.env.P, p.mu) for t, v in values.items()},
+    )
+
+
+def value_fit_table(problem: GridProblem, fits: ValueFits) -> str:
+    """Mean over seeds of the training and held-out errors and the energy of TD's and MC's fits, as text."""
+    return "\n".join(
+        f"{t.upper()}: training MSE {fits.train_error[t].mean():.4f}, held-out MSE {fits.test_error[t].mean():.3f}, "
+        f"Dirichlet energy {fits.energy[t].mean():.3f} (V^π: {problem.energy_v:.3f})"
+        for t in ("td", "mc")
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -321,6 +566,14 @@ def interleaved_frames(
     (``k = stride``), so that ``G_t = R_t + γ^k (1 − D_t) G_{t+k}``: TD with discount
     ``γ^k`` on these transitions never sees a held-out frame, not even as a successor, and
     still sees every reward.
+
+    Choose ``stride`` so that the held-out frames are interpolations between training
+    frames.  Claim 3 uses ``stride = 3`` (every third frame for training, the two between
+    held out), not 2: in Breakout-MinAtar the ball moves one cell diagonally per step, so
+    the checkerboard colour of its cell alternates from frame to frame, and with every other
+    frame held out all held-out frames — and no training frame — would have the ball on the
+    other colour.  A prototype run with ``stride = 2`` gave held-out errors above 1 (worse
+    than predicting the mean return) for every arm: extrapolation to unseen ball positions.
 
     Returns:
       ``(train, held_out)``, flat in time-major order: ``train`` with ``obs [D, ...]``,
@@ -414,7 +667,12 @@ def make_deep_value_fits(
     only, with Adam and the same minibatch keys:
 
     * ``td``: ``num_steps`` steps of TD towards ``R_t + γ^k (1 − D_t) V_θ⁻(x_{t+k})``
-      (``k = stride``, θ⁻ copied every ``target_every`` steps) — TD(0) on the training frames;
+      (``k = stride``, θ⁻ copied every ``target_every`` steps) — TD(0) on the training frames,
+      with ``R_t`` the discounted rewards of steps ``t, …, t + k − 1`` cut at an episode end
+      (``D_t = 1``), so TD sees every reward but never a held-out frame, not even as a
+      successor.  It learns the value of the policy that played (ε-greedy), not of its greedy
+      policy: Q-learning's targets would aim at the greedy policy's values, which the Monte
+      Carlo returns ``G_t`` of the play do not measure;
     * ``pretrained`` ``[L, ...]``: ``pretrain_steps`` steps of regression on each
       ``pretrain_targets[l]``, from ``params``;
     * ``finetuned`` ``[L + 1, ...]``: ``num_steps`` steps of regression on ``G_t`` (Monte
@@ -450,3 +708,240 @@ def make_deep_value_fits(
         return td_params, pretrained, finetuned
 
     return jax.jit(run)
+
+
+# ---------------------------------------------------------------------------------------
+# Deep RL: the dataset of frames, the fits and their errors, one object each.
+# ---------------------------------------------------------------------------------------
+
+
+def agent_play(
+    env: Env, apply: Callable, agent_params: Any, n_seeds: int, epsilon: float, n_steps: int, rng: jax.Array
+) -> dict[str, np.ndarray]:
+    """ε-greedy play of trained Q-network agents, one play per seed: leaves ``[n_seeds, n_steps, N, ...]``.
+
+    ``agent_params`` has leaves ``[A, ...]`` (``A`` agents, e.g. each seed's final
+    parameters) for the Q-network ``apply(params, obs) -> Q [N, actions]``; seed ``i`` plays
+    agent ``i mod A`` with :func:`tdgen.rl.policies.epsilon_greedy` in ``env`` (``N``
+    parallel copies) for ``n_steps`` steps (:func:`tdgen.rl.rollouts.rollout`), from key
+    ``i`` of ``jax.random.split(rng, n_seeds)``.  Returns the rollout's ``obs``, ``action``,
+    ``reward``, ``done`` and ``reset_step`` as NumPy arrays.
+    """
+    n_agents = jax.tree.leaves(agent_params)[0].shape[0]
+    players = jax.tree.map(lambda p: p[np.arange(n_seeds) % n_agents], agent_params)
+    behaviour = epsilon_greedy(apply, epsilon)
+    play = jax.jit(jax.vmap(lambda p, k: rollout(env, behaviour, p, n_steps, k)))
+    return jax.device_get(play(players, jax.random.split(rng, n_seeds)))
+
+
+def stack_frames(parts: Sequence[dict[str, np.ndarray]], n: int) -> dict[str, np.ndarray]:
+    """The first ``n`` frames of every part, stacked: part ``i``'s leaves ``[D_i, ...]`` -> ``[len(parts), n, ...]``."""
+    if any(leaf.shape[0] < n for part in parts for leaf in jax.tree.leaves(part)):
+        raise ValueError(f"every part needs at least {n} frames")
+    return jax.tree.map(lambda *a: np.stack([x[:n] for x in a]), *parts)
+
+
+def standardised_projection(train_obs: np.ndarray, play_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The :func:`random_projection` ``u`` of the frames, standardised per seed over its training frames.
+
+    ``train_obs [S, D, ...]`` are each seed's training frames and ``play_obs [S, T, N, ...]``
+    its whole play.  With ``p = ⟨w, vec x⟩`` and ``m_i``, ``s_i`` the mean and standard
+    deviation of ``p`` over seed ``i``'s training frames, returns ``u = (p − m_i) / s_i`` on
+    the training frames, ``[S, D]``, and ``p / s_i`` along the play, ``[S, T, N]`` (in the
+    same units, not centred: only its steps between frames are used).
+    """
+    raw = np.stack([random_projection(x) for x in train_obs])
+    centre, scale = raw.mean(axis=1, keepdims=True), raw.std(axis=1, keepdims=True)
+    along_play = random_projection(play_obs.reshape(-1, *play_obs.shape[3:]))
+    return (raw - centre) / scale, along_play.reshape(play_obs.shape[:3]) / scale[:, :, None]
+
+
+def frequency_range(u: np.ndarray, along_play: np.ndarray, n_levels: int) -> tuple[np.ndarray, float, float]:
+    """Pre-training frequencies from half a period across ``u``'s range to the frames' Nyquist frequency.
+
+    ``span`` is the median over seeds of ``max u − min u`` (``u [S, D]``), ``spacing`` the
+    median ``|u(x_{t+1}) − u(x_t)|`` between consecutive frames of the play
+    (``along_play [S, T, N]``, time on axis 1).  Returns ``(omegas [n_levels], span, spacing)``
+    with ``omegas`` geometrically spaced from ``π / span`` to ``π / spacing``.
+
+    The lowest frequency puts half a period across the range of ``u`` on the training
+    frames, as the lowest of :func:`sinusoid_targets` does across a grid.  At the highest,
+    ``sin(ω u + φ)`` typically changes sign between a frame and the next — between a
+    training frame and its held-out neighbour — the analogue of a grid's Nyquist frequency.
+    (A prototype range, evenly spaced from ``π/2``, changed every target by about a radian
+    or more between neighbouring frames: no smooth target at all.)
+    """
+    spacing = float(np.median(np.abs(np.diff(along_play, axis=1))))
+    span = float(np.median(u.max(axis=1) - u.min(axis=1)))
+    return np.geomspace(np.pi / span, np.pi / spacing, n_levels), span, spacing
+
+
+@dataclass(frozen=True)
+class FrameData:
+    """The deep-RL dataset of claim 3, built once by :func:`frame_data` (``S`` seeds, ``L`` frequencies).
+
+    Attributes:
+      train: each seed's training transitions (:func:`interleaved_frames`), leaves ``[S, D, ...]``.
+      held: each seed's held-out frames, ``obs [S, H, ...]`` and ``mc_return [S, H]``.
+      sizes: ``[S, 2]`` training and held-out frames of each seed before the cut to ``D`` and ``H``.
+      span: median range of the standardised projection ``u`` over the training frames.
+      spacing: median step of ``u`` between consecutive frames of the play.
+      omegas: ``[L]`` the pre-training frequencies (:func:`frequency_range`).
+      targets: ``[S, L, D]`` float32 pre-training targets (:func:`projection_sinusoids` of ``u``).
+    """
+
+    train: dict[str, np.ndarray]
+    held: dict[str, np.ndarray]
+    sizes: np.ndarray
+    span: float
+    spacing: float
+    omegas: np.ndarray
+    targets: np.ndarray
+
+
+def frame_data(play: dict[str, np.ndarray], gamma: float, stride: int, n_levels: int) -> FrameData:
+    """Training and held-out frames of each seed's play, and their pre-training targets.
+
+    ``play`` has leaves ``[S, T, N, ...]`` (:func:`agent_play`).  Each seed's play is split by
+    :func:`interleaved_frames` (every ``stride``-th frame for training, the frames between
+    held out; why claim 3 takes ``stride = 3`` is written there), keeping only frames whose
+    episode ended within the play, with their discounted returns ``G_t`` (discount
+    ``gamma``; claim 3 takes the profile's 0.9 rather than the agent's 0.99, so that TD can
+    propagate the rewards within its budget).  All seeds are cut to the smallest number of
+    training and of held-out frames over seeds (:func:`stack_frames`) so that they run as
+    one vmap.  The targets are ``sin(ω_l u + φ_l)``, standardised
+    (:func:`projection_sinusoids`), of the :func:`standardised_projection` ``u`` of the
+    training frames — the projection ``⟨w, vec x⟩`` of the flattened observation on one
+    random unit direction ``w`` — at the frequencies of :func:`frequency_range`.
+    """
+    n_seeds = play["obs"].shape[0]
+    splits = [interleaved_frames(jax.tree.map(operator.itemgetter(s), play), gamma, stride) for s in range(n_seeds)]
+    sizes = np.array([[t["obs"].shape[0], h["obs"].shape[0]] for t, h in splits])
+    train = stack_frames([t for t, _ in splits], sizes[:, 0].min())
+    held = stack_frames([h for _, h in splits], sizes[:, 1].min())
+    u, along_play = standardised_projection(train["obs"], play["obs"])
+    omegas, span, spacing = frequency_range(u, along_play, n_levels)
+    targets = np.stack([projection_sinusoids(row, omegas) for row in u]).astype(np.float32)
+    return FrameData(train, held, sizes, span, spacing, omegas, targets)
+
+
+def frame_table(data: FrameData) -> str:
+    """The dataset's frames per seed before and after the cut, its returns and its frequencies, as text."""
+    (train_lo, held_lo), (train_hi, held_hi) = data.sizes.min(axis=0), data.sizes.max(axis=0)
+    returns = data.held["mc_return"]
+    return "\n".join(
+        [
+            f"frames kept per seed (finished episodes): {train_lo}–{train_hi} training, "
+            f"{held_lo}–{held_hi} held-out; cut to {train_lo} and {held_lo}",
+            f"returns G_t: mean {returns.mean():.3f}, std {returns.std():.3f} (held-out frames)",
+            f"projection: median range {data.span:.2f}, median step between frames {data.spacing:.3f}; "
+            f"ω = {np.round(data.omegas, 2)}",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class DeepFits:
+    """Parameters of the deep fits of every seed (:func:`deep_value_fits`).
+
+    Attributes:
+      td: the TD fit, leaves ``[S, ...]``.
+      pretrained: the networks after pre-training on each frequency, leaves ``[S, L, ...]``.
+      finetuned: after Monte Carlo fine-tuning, leaves ``[S, L + 1, ...]``; index 0 is the
+        network trained from scratch (the Monte Carlo arm), ``l + 1`` the one pre-trained on ``omegas[l]``.
+    """
+
+    td: Any
+    pretrained: Any
+    finetuned: Any
+
+
+def deep_value_fits(net: nn.Module, data: FrameData, budget: CriticalBudget, stride: int, rng: jax.Array) -> DeepFits:
+    """Every deep fit of every seed: :func:`make_deep_value_fits`, vmapped over seeds.
+
+    ``net`` is a value network (``apply(params, obs [B, ...]) -> [B, 1]``); seed ``i`` is
+    initialised from key ``i`` of the first and fitted with key ``i`` of the second row of
+    ``jax.random.split(rng, (2, S))``.  Discount ``budget.gamma`` (``γ^stride`` for TD's
+    ``stride``-step transitions), ``budget.deep_steps`` steps of TD, of Monte Carlo
+    regression and of each fine-tuning, ``budget.deep_pretrain_steps`` of each pre-training,
+    minibatches of ``budget.deep_batch_size``, Adam ``budget.deep_learning_rate``, target
+    network copied every ``budget.deep_target_every`` steps.
+    """
+    init_keys, fit_keys = jax.random.split(rng, (2, data.targets.shape[0]))
+    inits = jax.vmap(net.init, in_axes=(0, None))(init_keys, data.train["obs"][0, :1])
+    run = make_deep_value_fits(
+        net.apply,
+        budget.gamma,
+        stride,
+        budget.deep_steps,
+        budget.deep_pretrain_steps,
+        budget.deep_batch_size,
+        budget.deep_learning_rate,
+        budget.deep_target_every,
+    )
+    return DeepFits(*jax.vmap(run)(fit_keys, inits, data.train, data.targets))
+
+
+@dataclass(frozen=True)
+class DeepErrors:
+    """:func:`normalised_mse` against ``G_t`` of every deep fit (:func:`deep_errors`).
+
+    ``held`` and ``train`` (held-out and training frames) map ``"td"`` and ``"mc"`` to
+    ``[S]`` and ``"pre"`` (fine-tuned after pre-training) to ``[S, L]``; ``pretrain`` is
+    ``[S, L]``, the pre-trained networks' error on their own targets over the training frames.
+    """
+
+    held: dict[str, np.ndarray]
+    train: dict[str, np.ndarray]
+    pretrain: np.ndarray
+
+
+def deep_errors(apply: Callable, data: FrameData, fits: DeepFits) -> DeepErrors:
+    """Normalised errors ``mean (V_θ(x) − G)² / var G`` of every fit of ``fits`` on ``data``'s frames."""
+    value_of = jax.jit(jax.vmap(lambda p, x: apply(p, x)[..., 0]))
+    values_of = jax.jit(jax.vmap(jax.vmap(lambda p, x: apply(p, x)[..., 0], in_axes=(0, None))))
+    errors = {}
+    for frames, part in (("train", data.train), ("held", data.held)):
+        g = part["mc_return"]
+        finetuned = np.asarray(values_of(fits.finetuned, part["obs"]))
+        errors[frames] = {
+            "td": normalised_mse(np.asarray(value_of(fits.td, part["obs"])), g),
+            "mc": normalised_mse(finetuned[:, 0], g),
+            "pre": normalised_mse(finetuned[:, 1:], g[:, None]),
+        }
+    pretrain = normalised_mse(np.asarray(values_of(fits.pretrained, data.train["obs"])), data.targets)
+    return DeepErrors(errors["held"], errors["train"], pretrain)
+
+
+def deep_error_table(omegas: np.ndarray, errors: DeepErrors) -> str:
+    """Mean over seeds of every error of ``errors``, one row per arm, as text."""
+    lines = [f"{'arm':30s} {'pre-train':>9s} {'training':>8s} {'held-out':>8s}"]
+    for arm, label in (("td", "TD"), ("mc", "Monte Carlo (from scratch)")):
+        lines.append(f"{label:30s} {'':9s} {errors.train[arm].mean():8.3f} {errors.held[arm].mean():8.3f}")
+    for level, omega in enumerate(omegas):
+        lines.append(
+            f"{f'pre-trained, ω = {omega:.2f}':30s} {errors.pretrain[:, level].mean():9.3f} "
+            f"{errors.train['pre'][:, level].mean():8.3f} {errors.held['pre'][:, level].mean():8.3f}"
+        )
+    return "\n".join(lines)
+
+
+def trajectory_values(
+    play: dict[str, np.ndarray], gamma: float, apply: Callable, fits: DeepFits, n_steps: int
+) -> dict[str, np.ndarray]:
+    """Seed 0's first trajectory (environment 0) over its first ``n_steps`` steps: returns and predictions.
+
+    Returns ``t [n_steps]``, ``G`` (the discounted return ``G_t``, NaN where the episode did not
+    finish within the play), and the predictions ``td`` and ``mc`` (the network trained from
+    scratch by Monte Carlo regression) of seed 0's fits on the trajectory's frames, each ``[n_steps]``.
+    """
+    returns, finished = map(np.asarray, discounted_returns(play["reward"][0], play["done"][0], gamma))
+    t = np.arange(min(n_steps, returns.shape[0]))
+    frames = play["obs"][0, t, 0]
+    td, mc = jax.tree.map(lambda p: p[0], (fits.td, fits.finetuned))
+    return {
+        "t": t,
+        "G": np.where(finished[t, 0], returns[t, 0], np.nan),
+        "td": np.asarray(apply(td, frames)[:, 0]),
+        "mc": np.asarray(apply(jax.tree.map(lambda p: p[0], mc), frames)[:, 0]),
+    }

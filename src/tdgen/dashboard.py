@@ -81,19 +81,19 @@ def dashboard(claims: list[dict], profile: str, prefix: str = "../", with_detail
     return "\n\n".join(parts)
 
 
-def profiles_table() -> str:
-    """Every budget of every profile, one row per budget, read from :mod:`tdgen.profiles`."""
-    from dataclasses import fields
+def profiles_table(differences_only: bool = False) -> str:
+    """Every setting of every profile with its kind, one row each, read from :mod:`tdgen.profiles`.
 
-    from tdgen.profiles import PROFILES
+    ``differences_only``: only the settings in which the profiles differ
+    (:func:`tdgen.profiles.profile_differences`: ``quick``'s and ``smoke``'s changes to ``paper``).
+    """
+    from tdgen.profiles import PROFILES, profile_differences, profile_settings
 
     names = list(PROFILES)
-    lines = ["| Budget | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
-    first = PROFILES[names[0]]
-    for group in (f.name for f in fields(first) if f.name != "name"):
-        for field in fields(getattr(first, group)):
-            values = [getattr(getattr(PROFILES[n], group), field.name) for n in names]
-            lines.append(f"| `{group}.{field.name}` | " + " | ".join(_budget_cell(v) for v in values) + " |")
+    lines = ["| Setting | Kind | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 2) + "|"]
+    for setting in profile_differences() if differences_only else profile_settings():
+        cells = " | ".join(_budget_cell(setting.values[n]) for n in names)
+        lines.append(f"| `{setting.path}` | {setting.kind} | {cells} |")
     return "\n".join(lines)
 
 

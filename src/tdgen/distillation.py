@@ -8,16 +8,26 @@ the agent.  One function, :func:`make_distill`, trains a student for both uses:
 * policy distillation (PPO): :func:`policy_distillation_loss`,
   ``KL(π_t(·|x) ‖ π_s(·|x)) + c · ½ (V_s(x) − V_t(x))²``.
 
-Around it: policies as pure functions ``(params, key, obs [N, ...]) -> action [N]``,
-:func:`rollout` of a policy in a batch of environments (states for the dataset, and
-returns), :func:`first_episode_returns`, input perturbations (:func:`bit_flip`) with
-:func:`action_agreement`, and :func:`path_statistics` along straight paths between
-two observations (interpolation consistency).
+:func:`teacher_states` collects the data (the states of each teacher's own play),
+:func:`distill_teachers` distils students from every teacher in one ``vmap`` and
+:func:`distill_lengths` does so for several numbers of Adam steps.  The measures
+compare every network of a row ``[T, M]`` — a teacher (column 0) and its students —
+on the same states and keys:
+
+* robustness: input perturbations (:func:`bit_flip`, :func:`pixel_noise`,
+  :func:`observation_noise`), the return under them (:func:`noisy_returns`) and
+  greedy-action agreement (:func:`action_agreement`, :func:`noisy_agreement`);
+* consistency along straight paths between two states (:func:`interpolation_paths`,
+  :func:`path_statistics`, :func:`interpolation_consistency`);
+* interference (claim 4's update matrices, :func:`interference_ratios`);
+* generalization to unseen levels (:func:`distill_on_levels`);
+* the claim's paired comparisons, one per (teacher, student) pair
+  (:func:`student_minus_teacher`, :func:`student_teacher_pairs`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -25,9 +35,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tdgen.envs import MINATAR_ENVS, Env, vmap_over
-from tdgen.rl.policies import Policy
-from tdgen.rl.rollouts import visited_states
+from tdgen.envs import MINATAR_ENVS, Env, make_env, vmap_over
+from tdgen.interference import off_diagonal_ratios, q_update_matrix
+from tdgen.profiles import DistillBudget
+from tdgen.rl.agents import over_runs
+from tdgen.rl.fit import gradient_steps
+from tdgen.rl.networks import ActorCritic
+from tdgen.rl.policies import Policy, perturbed, softmax_policy
+from tdgen.rl.rollouts import actor_critic_returns, mean_episode_return, visited_states
 from tdgen.validate import integer, positive_float, positive_int
 
 
@@ -46,7 +61,8 @@ def pixel_noise(key: jax.Array, obs: jax.Array, sigma: float | jax.Array) -> jax
     return jnp.clip(jnp.round(noisy), 0, 255).astype(obs.dtype)
 
 
-Noise = Callable[[jax.Array, jax.Array, float | jax.Array], jax.Array]  # (key, obs, strength) -> noisy obs
+Noise = Callable[[jax.Array, jax.Array, float | jax.Array], jax.Array]
+"""An input perturbation ``(key, obs, strength) -> noisy obs`` (same shape and dtype), e.g. :func:`bit_flip`."""
 
 
 def observation_noise(env_name: str) -> tuple[Noise, str]:
@@ -143,18 +159,28 @@ def make_distill(
         if leading != {size}:
             raise ValueError(f"targets must have the states' leading size {size}, got {sorted(leading)}")
 
-        def step(carry, key):
-            params, opt_state = carry
+        def minibatch_loss(params: Any, key: jax.Array) -> jax.Array:
             index = jax.random.randint(key, (batch_size,), 0, size)
             target = jax.tree.map(lambda x: x[index], targets)
-            value, grads = jax.value_and_grad(lambda p: loss(apply(p, obs[index]), target))(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), value
+            return loss(apply(params, obs[index]), target)
 
-        (params, _), losses = jax.lax.scan(step, (params, tx.init(params)), jax.random.split(rng, num_steps))
-        return params, losses
+        fitted = gradient_steps(minibatch_loss, tx, params, jax.random.split(rng, num_steps), return_losses=True)
+        return fitted.params, fitted.losses
 
     return distill
+
+
+def teacher_states(env: Env, policy: Policy, teachers: Any, num_steps: int, rng: jax.Array) -> jax.Array:
+    """The states each teacher acts on in ``num_steps`` steps of ``env``: ``[T, num_steps · num_envs, ...]``.
+
+    ``teachers``: parameters with a leading ``[T]`` axis; teacher ``t`` plays ``policy``
+    with key ``split(rng, T)[t]`` (:func:`~tdgen.rl.rollouts.visited_states`), all in one
+    ``vmap`` — one teacher after another for an envpool pool
+    (:func:`~tdgen.envs.interface.vmap_over`).
+    """
+    num_teachers = jax.tree.leaves(teachers)[0].shape[0]
+    collect = jax.jit(vmap_over(lambda params, key: visited_states(env, policy, params, num_steps, key), env))
+    return collect(teachers, jax.random.split(rng, num_teachers))
 
 
 def distill_teachers(
@@ -173,17 +199,15 @@ def distill_teachers(
     """Distil ``students`` fresh copies of ``network`` from each teacher, all in one ``vmap``.
 
     ``teachers``: parameters with a leading ``[T]`` axis.  Each teacher acts with
-    ``policy`` for ``num_steps`` steps in ``env`` (its own keys; one after another for
-    an envpool pool, see :func:`~tdgen.envs.vmap_over`); ``loss`` compares the
-    student's ``network.apply`` outputs with the teacher's on those states (see
-    :func:`make_distill`).  Returns ``networks`` — every parameter leaf
+    ``policy`` for ``num_steps`` steps in ``env`` (:func:`teacher_states`); ``loss``
+    compares the student's ``network.apply`` outputs with the teacher's on those states
+    (see :func:`make_distill`).  Returns ``networks`` — every parameter leaf
     ``[T, 1 + students, ...]``, index 0 the teacher itself —, the states
     ``[T, D, ...]`` and the students' loss curves ``[T, students, distill_steps]``.
     """
     num_teachers = jax.tree.leaves(teachers)[0].shape[0]
     data_key, init_key, fit_key = jax.random.split(rng, 3)
-    collect = jax.jit(vmap_over(lambda params, key: visited_states(env, policy, params, num_steps, key), env))
-    states = collect(teachers, jax.random.split(data_key, num_teachers))
+    states = teacher_states(env, policy, teachers, num_steps, data_key)
     outputs = lambda params, obs: jax.lax.map(lambda x: network.apply(params, x[None]), obs, batch_size=1024)
     targets = jax.tree.map(lambda y: y[:, :, 0], jax.jit(jax.vmap(outputs))(teachers, states))  # in batches
     fresh = jax.vmap(jax.vmap(lambda key: network.init(key, states[0, :1])))(
@@ -195,3 +219,229 @@ def distill_teachers(
     )
     networks = jax.tree.map(lambda t, s: jnp.concatenate([t[:, None], s], axis=1), teachers, fitted)
     return networks, states, losses
+
+
+def distill_lengths(
+    network: Any,
+    teachers: Any,
+    policy: Policy,
+    env: Env,
+    loss: Callable[[Any, Any], jax.Array],
+    lengths: Sequence[int],
+    budget: DistillBudget,
+    rng: jax.Array,
+) -> tuple[Any, dict[int, jax.Array]]:
+    """:func:`distill_teachers` once per number of Adam steps in ``lengths``, from the same ``rng``.
+
+    The data are ``budget.dataset_steps`` steps of each teacher's play in ``env``,
+    ``budget.students`` students per teacher fit them with minibatches of
+    ``budget.batch_size`` at Adam's ``budget.learning_rate``.  Every length sees the same
+    data and starts from the same initialisations, so the students of two lengths differ
+    only in how long they were fitted.  Returns ``networks``, every parameter leaf
+    ``[T, 1 + len(lengths) · students, ...]``: the teacher (column 0), then the students
+    of each length in the order of ``lengths``; and each length's loss curves
+    ``{length: [T, students, length]}``.
+    """
+    runs = [
+        distill_teachers(
+            network,
+            teachers,
+            policy,
+            env,
+            budget.dataset_steps,
+            budget.students,
+            loss,
+            length,
+            budget.batch_size,
+            budget.learning_rate,
+            rng,
+        )
+        for length in lengths
+    ]
+    networks = jax.tree.map(
+        lambda first, *more: jnp.concatenate([first, *(m[:, 1:] for m in more)], axis=1), *(r[0] for r in runs)
+    )
+    return networks, {length: run[2] for length, run in zip(lengths, runs, strict=True)}
+
+
+def _rows_and_columns(networks: Any) -> tuple[int, int]:
+    """``(T, M)``, the two leading axes of the parameter leaves of ``networks``."""
+    return jax.tree.leaves(networks)[0].shape[:2]
+
+
+def _teacher_index(networks: Any) -> np.ndarray:
+    """``[T, M]``: every network's row, its teacher's index (to map over ``(networks, index)`` pairs)."""
+    rows, columns = _rows_and_columns(networks)
+    return np.repeat(np.arange(rows)[:, None], columns, axis=1)
+
+
+def noisy_returns(
+    env: Env,
+    policy: Policy,
+    networks: Any,
+    noise: Noise,
+    levels: Sequence[float],
+    num_steps: int,
+    rng: jax.Array,
+) -> np.ndarray:
+    """Mean return of every network acting on noisy observations, ``[T, M, L]`` (NumPy).
+
+    Network ``m`` of row ``t`` (leaves ``[T, M, ...]``) plays ``policy`` on
+    ``noise(k, x, levels[l])`` instead of ``x`` (:func:`~tdgen.rl.policies.perturbed`)
+    for one episode per environment of ``env``, cut at ``num_steps`` steps
+    (:func:`~tdgen.rl.rollouts.mean_episode_return`).  Row ``t`` plays with key
+    ``split(rng, T)[t]``: its networks, at every level, meet the same episodes and the
+    same noise (in an envpool pool they play one after another instead,
+    :func:`~tdgen.envs.interface.vmap_over`).
+    """
+
+    def one(params: Any, key: jax.Array, level: jax.Array) -> jax.Array:
+        acting = perturbed(policy, lambda k, obs: noise(k, obs, level))
+        return mean_episode_return(env, acting, params, num_steps, key)
+
+    rows, _ = _rows_and_columns(networks)
+    over_levels = vmap_over(one, env, in_axes=(None, None, 0))
+    over_row = vmap_over(over_levels, env, in_axes=(0, None, None))
+    over_rows = vmap_over(over_row, env, in_axes=(0, 0, None))
+    return np.asarray(jax.jit(over_rows)(networks, jax.random.split(rng, rows), jnp.asarray(levels)))
+
+
+def noisy_agreement(
+    apply: Callable,
+    networks: Any,
+    states: jax.Array,
+    noise: Noise,
+    levels: Sequence[float],
+    rng: jax.Array,
+    at_once: int = 0,
+) -> np.ndarray:
+    """:func:`action_agreement` of every network at every noise level, ``[T, M, L]`` (NumPy).
+
+    Network ``m`` of row ``t`` (leaves ``[T, M, ...]``) is tested on its teacher's states
+    ``states[t]`` (``states``: ``[T, N, ...]``) with key ``split(rng, T)[t]``: a teacher
+    and its students see the same noise.  ``at_once`` as in
+    :func:`~tdgen.rl.agents.over_runs` (0: one ``vmap`` over all networks).
+    """
+    rows, _ = _rows_and_columns(networks)
+    keys = jax.random.split(rng, rows)
+    levels = jnp.asarray(levels)
+
+    def one(params: Any, row: jax.Array, level: jax.Array) -> jax.Array:
+        return action_agreement(apply, params, states[row], keys[row], level, noise)
+
+    over_levels = jax.vmap(one, in_axes=(None, None, 0))
+    return np.asarray(over_runs(lambda pair: over_levels(*pair, levels), (networks, _teacher_index(networks)), at_once))
+
+
+def interpolation_consistency(
+    apply: Callable,
+    networks: Any,
+    states: jax.Array,
+    num_paths: int,
+    points: int,
+    rng: jax.Array,
+    at_once: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean greedy-action switches and median variation ratio along random paths, each ``[T, M]`` (NumPy).
+
+    Row ``t`` draws ``num_paths`` pairs of its teacher's states ``states[t]``
+    (``states``: ``[T, N, ...]``; ends uniform over ``N`` with key ``split(rng, T)[t]``),
+    so a teacher and its students walk the same paths ``x(s) = (1 − s) x_a + s x_b``
+    of ``points`` points (:func:`interpolation_paths`).  Per network:
+    ``mean_paths switches`` and ``median_paths variation_ratio`` of
+    :func:`path_statistics`.  ``at_once`` as in :func:`~tdgen.rl.agents.over_runs`.
+    """
+    rows, _ = _rows_and_columns(networks)
+    draw = lambda key: jax.random.randint(key, (2, num_paths), 0, states.shape[1])
+    ends = jax.vmap(draw)(jax.random.split(rng, rows))  # [T, 2, paths]
+
+    def one(pair: tuple[Any, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        params, row = pair
+        first, second = states[row][ends[row]]  # each [paths, ...]
+        out = path_statistics(apply, params, interpolation_paths(first, second, points))
+        return out["switches"].mean(), jnp.median(out["variation_ratio"])
+
+    switches, variation = over_runs(one, (networks, _teacher_index(networks)), at_once)
+    return np.asarray(switches), np.asarray(variation)
+
+
+def interference_ratios(
+    apply: Callable, networks: Any, batch: dict, gamma: float, learning_rate: float, at_once: int = 0
+) -> np.ndarray:
+    """Off-diagonal ratio of every Q-network's update matrix on ``batch``, ``[T, M]`` (NumPy).
+
+    Claim 4's measure: the ``[n, n]`` matrix :func:`~tdgen.interference.q_update_matrix`
+    of each network (leaves ``[T, M, ...]``) on the ``n`` transitions of ``batch``,
+    summarised by :func:`~tdgen.interference.off_diagonal_ratio`,
+    ``mean_{i≠j} |U_ij| / mean_i |U_ii|``.  ``at_once`` as in
+    :func:`~tdgen.rl.agents.over_runs`.
+    """
+    matrix = lambda params: q_update_matrix(apply, params, batch=batch, gamma=gamma, learning_rate=learning_rate)
+    return off_diagonal_ratios(np.asarray(over_runs(matrix, networks, at_once)))
+
+
+LEVEL_SETS = ("training", "unseen")
+"""The level sets of :func:`distill_on_levels`, in the order it plays them."""
+ACTION_MODES = ("sampled", "greedy")
+"""How a policy acts in :func:`distill_on_levels`: sampling from ``π``, or its most likely action."""
+
+
+def distill_on_levels(
+    teachers: Any, levels: tuple[str, str, int], budget: DistillBudget, distill_rng: jax.Array, eval_rng: jax.Array
+) -> tuple[dict[tuple[str, str], np.ndarray], jax.Array]:
+    """Policy distillation on training levels, and the returns of teachers and students on both level sets.
+
+    ``teachers``: :class:`~tdgen.rl.networks.ActorCritic` parameters, leading ``[T]``;
+    ``levels``: ``(training levels, unseen levels, episode step limit)`` of
+    :func:`~tdgen.envs.level_split`.  :func:`distill_teachers` fits ``budget.students``
+    students per teacher with :func:`policy_distillation_loss` on the states of the
+    teachers' sampled play (``budget.dataset_envs × budget.dataset_steps``) on the
+    training levels only, with key ``distill_rng``.  Then every network plays
+    ``budget.eval_episodes`` episodes on each level set, with key ``eval_rng``
+    (:func:`~tdgen.rl.rollouts.actor_critic_returns`).  Returns
+    ``{(level set, mode): [T, 1 + students]}`` mean returns (column 0 the teacher; level
+    sets :data:`LEVEL_SETS`, modes :data:`ACTION_MODES`) and the students' loss curves
+    ``[T, students, budget.distill_steps]``.
+    """
+    train_levels, test_levels, episode_steps = levels
+    network = ActorCritic(make_env(train_levels).num_actions)
+    networks, _, losses = distill_teachers(
+        network,
+        teachers,
+        softmax_policy(network.apply),
+        make_env(train_levels, budget.dataset_envs),
+        budget.dataset_steps,
+        budget.students,
+        policy_distillation_loss,
+        budget.distill_steps,
+        budget.batch_size,
+        budget.learning_rate,
+        distill_rng,
+    )
+    returns = {}
+    for level_set, name in zip(LEVEL_SETS, (train_levels, test_levels), strict=True):
+        env = make_env(name, budget.eval_episodes)
+        both = np.asarray(actor_critic_returns(network.apply, networks, env, episode_steps, eval_rng))
+        returns |= {(level_set, mode): both[..., i] for i, mode in enumerate(ACTION_MODES)}
+    return returns, losses
+
+
+def student_minus_teacher(values: np.ndarray, students: int) -> np.ndarray:
+    """``values[t, s] − values[t, 0]`` for the first ``students`` students of every teacher, ``[T · students]``.
+
+    ``values``: one number per network, ``[T, M]`` with the teacher in column 0 and its
+    students next (later columns, e.g. students of another length, are left out).  One
+    difference per (teacher, student) pair, teacher-major.
+    """
+    values = np.asarray(values)[:, : 1 + students]
+    return (values[:, 1:] - values[:, :1]).ravel()
+
+
+def student_teacher_pairs(values: np.ndarray, students: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(student, teacher)``, each ``[T · students]``: every (teacher, student) pair of ``values [T, M]``.
+
+    As :func:`student_minus_teacher`, but the two values of each pair side by side (the
+    teacher's repeated for each of its students), for a ratio of means over the pairs.
+    """
+    values = np.asarray(values)[:, : 1 + students]
+    return values[:, 1:].ravel(), np.repeat(values[:, 0], students)

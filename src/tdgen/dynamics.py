@@ -32,7 +32,9 @@ from tdgen.envs.tabular import (
     encode_states,
     value_function,
 )
+from tdgen.rl.fit import gradient_steps
 from tdgen.rl.networks import MLP
+from tdgen.rl.td import expected_td_target
 
 
 def _check_problem(P: np.ndarray, R: np.ndarray, gamma: float, V0: np.ndarray) -> None:
@@ -147,7 +149,7 @@ def bellman_iterates(P: np.ndarray, R: np.ndarray, gamma: float, n_iterations: i
 
 
 def fit_decay_rates(times: np.ndarray, amplitudes: np.ndarray, floor: float = 0.05) -> np.ndarray:
-    """Fit ``|a(t)| ≈ |a(0)| e^{−ct}`` by least squares on log |a| while it stays above ``floor·|a(0)|``.
+    """Fit ``|a(t)| ≈ |a(0)| e^{−ct}`` by least squares on ``log |a|`` while it stays above ``floor·|a(0)|``.
 
     Args:
       times: ``[T]`` time points starting at 0.
@@ -169,6 +171,22 @@ def fit_decay_rates(times: np.ndarray, amplitudes: np.ndarray, floor: float = 0.
     # Regression through the origin of −log ratio on t.
     slope = -np.sum(np.where(usable, log_ratio * t, 0.0), axis=-2) / np.sum(np.where(usable, t * t, 0.0), axis=-2)
     return np.where(n >= 3, slope, np.nan)
+
+
+def relative_rate_error(times: np.ndarray, amplitudes: np.ndarray, predicted: np.ndarray) -> float:
+    """Largest relative error of the fitted decay rates, ``max_i |c_i − p_i| / p_i``.
+
+    Args:
+      times: ``[T]`` time points starting at 0.
+      amplitudes: ``[T, k]`` error coordinates over time (e.g. along the eigenvectors of P).
+      predicted: ``[k]`` predicted rates ``p_i`` (for expected TD, ``1 − γλ_i``).
+
+    Returns:
+      The largest relative error over the components whose rate :func:`fit_decay_rates`
+      could fit (NaN rates are left out).
+    """
+    rates = fit_decay_rates(times, amplitudes)
+    return float(np.nanmax(np.abs(rates - predicted) / predicted))
 
 
 def time_constants(times: np.ndarray, amplitudes: np.ndarray) -> np.ndarray:
@@ -196,6 +214,11 @@ def band_amplitudes(coefficients: np.ndarray, n_bands: int) -> np.ndarray:
     return np.stack([np.linalg.norm(coefficients[..., b], axis=-1) for b in bands], axis=-1)
 
 
+def band_eigenvalues(eigenvalues: np.ndarray, n_bands: int) -> np.ndarray:
+    """Mean eigenvalue of each band of :func:`band_amplitudes`: ``[n]`` (sorted, decreasing) ``-> [n_bands]``."""
+    return np.array([b.mean() for b in np.array_split(np.asarray(eigenvalues), n_bands)])
+
+
 Target = Literal["td", "mc"]
 
 
@@ -209,10 +232,17 @@ def make_value_train(
     n_steps: int,
     record_every: int,
 ) -> Callable[[jax.Array], jax.Array]:
-    """Build a jit-able ``train(rng) -> [n_steps // record_every + 1, n]`` of the network's values over training.
+    """Build a jit-able ``train(rng) -> [n_steps // record_every + 1, n]`` of a network's values over training.
 
-    Row ``k`` holds ``V_θ`` on every state after ``k · record_every`` SGD steps.
-    Vmap ``train`` over seeds.
+    An :class:`~tdgen.rl.networks.MLP` ``V_θ`` of the states' ``encoding``
+    (:func:`~tdgen.envs.tabular.encode_states`) takes full-batch SGD steps of size
+    ``learning_rate`` on every state at once, on
+
+        ℓ(θ) = ½ mean_s (y(s) − V_θ(s))²,   y = sg[R + γ P V_θ]  (``"td"``)  or  y = V^π  (``"mc"``),
+
+    with ``sg`` a stop-gradient (semi-gradient TD).  Row ``k`` of the result holds
+    ``V_θ`` on every state after ``k · record_every`` steps; row 0 is the
+    initialisation drawn from ``rng``.  Vmap ``train`` over seeds.
     """
     check_gamma(gamma)
     if target not in ("td", "mc"):
@@ -228,24 +258,19 @@ def make_value_train(
 
     def loss_fn(params) -> jax.Array:
         v = model.apply(params, x)
-        goal = R + gamma * P @ v if target == "td" else v_pi
+        goal = expected_td_target(R, P, v, gamma) if target == "td" else v_pi
         return 0.5 * jnp.mean((jax.lax.stop_gradient(goal) - v) ** 2)
 
     def train(rng: jax.Array) -> jax.Array:
-        params = model.init(rng, x)
-        opt_state = tx.init(params)
-
-        def step(carry, _):
-            params, opt_state = carry
-            grads = jax.grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
-
-        def block(carry, _):
-            carry, _ = jax.lax.scan(step, carry, None, length=record_every)
-            return carry, model.apply(carry[0], x)
-
-        _, trace = jax.lax.scan(block, (params, opt_state), None, length=n_steps // record_every)
-        return jnp.concatenate([model.apply(params, x)[None], trace])
+        blocks = n_steps // record_every
+        fitted = gradient_steps(
+            lambda params, _: loss_fn(params),
+            tx,
+            model.init(rng, x),
+            num_steps=blocks * record_every,
+            checkpoints=blocks,
+            record=lambda params: model.apply(params, x),
+        )
+        return fitted.records
 
     return jax.jit(train)

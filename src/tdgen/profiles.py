@@ -1,19 +1,40 @@
-"""Run profiles: every budget of the book lives here and nowhere else.
+"""Run profiles: every setting of the book lives here and nowhere else.
 
 A profile is chosen with the environment variable ``TDGEN_PROFILE``:
 
+* ``paper`` – paper-scale settings for one GPU, written out in full once (:data:`PAPER`);
+* ``quick`` – the default; the whole book in minutes on a 2-core CPU laptop;
 * ``smoke`` – seconds per notebook; used by the tests (nbval).
-* ``quick`` – the default; the whole book in minutes on a 2-core CPU laptop.
-* ``paper`` – paper-scale budgets for one GPU.
 
-Notebooks call :func:`get_profile` once and read their budgets from the
-returned immutable :class:`Profile`.
+``quick`` and ``smoke`` are ``paper`` with named changes (:func:`override`), so what
+sets them apart is all that their definitions say: :func:`profile_differences` lists
+it, and the Reproducing page shows it as a table.
+
+A :class:`Profile` holds one group of settings per claim — :class:`SmoothnessBudget`
+(claim 1), :class:`TDBudget` (2), :class:`CriticalBudget` (3), :class:`InterferenceBudget`
+(4), :class:`DistillBudget` (5) — and :class:`AgentBudget`, the deep RL agents that claims
+3–5 share.  Every setting is of one of four kinds (:data:`KINDS`):
+
+* a *budget* – how much is computed: sizes, steps, seeds, environments, checkpoints
+  (the default kind);
+* a *hyper-parameter* – how it is learned: learning rates, widths, batch sizes,
+  discounts, schedules.  PPO's and DQN's have types of their own,
+  :class:`PPOHyperparameters` (the agents' and claim 5's level teachers') and
+  :class:`DQNHyperparameters`, apart from the steps, environments and seeds they run with;
+* *statistics* – each claim's own ``bootstrap_resamples``;
+* *games* – which games and levels are played.
+
+Notebooks call :func:`get_profile` once and read their settings from the returned
+immutable :class:`Profile`; every value is checked where it is written (:mod:`tdgen.validate`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from operator import attrgetter
+from typing import Any, NamedTuple, get_type_hints
 
 from tdgen.validate import (
     check_fields,
@@ -29,10 +50,22 @@ from tdgen.validate import (
 
 ENV_VAR = "TDGEN_PROFILE"
 DEFAULT_PROFILE = "quick"
+BUDGET, HYPERPARAMETER, STATISTICS, GAMES = "budget", "hyper-parameter", "statistics", "games"
+KINDS = (BUDGET, HYPERPARAMETER, STATISTICS, GAMES)  #: the kinds of settings, see the module docstring
+# Field metadata marking a setting's kind (a field without is a budget; a nested group's fields take its kind).
+_HYPER, _STATS, _GAME = {"kind": HYPERPARAMETER}, {"kind": STATISTICS}, {"kind": GAMES}
 
 
 class UnknownProfileError(ValueError):
     """Raised when ``TDGEN_PROFILE`` (or an argument) names no known profile."""
+
+
+def _check_groups(owner: object) -> None:
+    """Check that every field of ``owner`` typed as a group of settings holds one, naming ``<class>.<field>`` if not."""
+    for name, expected in get_type_hints(type(owner)).items():
+        value = getattr(owner, name)
+        if is_dataclass(expected) and not isinstance(value, expected):
+            raise TypeError(f"{type(owner).__name__}.{name} must be of type {expected.__name__}, got {value!r}")
 
 
 def _discount(name: str, value: object) -> float:
@@ -46,6 +79,43 @@ def _open_fraction(name: str, value: object) -> float:
 
 
 @dataclass(frozen=True)
+class PPOHyperparameters:
+    """PPO's hyper-parameters (:class:`~tdgen.rl.ppo.PPOConfig` keeps its defaults for the others)."""
+
+    num_steps: int  # rollout length per update
+    update_epochs: int  # passes over each rollout
+    num_minibatches: int  # minibatches (Adam steps) of each pass
+    learning_rate: float  # Adam, annealed linearly to 0 over training
+    gamma: float
+    clip_eps: float  # clipping range ε of the surrogate objective and of the value
+
+    def __post_init__(self) -> None:
+        check_fields(self, positive_int, "num_steps", "update_epochs", "num_minibatches")
+        check_fields(self, positive_float, "learning_rate", "clip_eps")
+        check_fields(self, probability, "gamma")
+
+
+@dataclass(frozen=True)
+class DQNHyperparameters:
+    """DQN's hyper-parameters (:class:`~tdgen.rl.dqn.DQNConfig` keeps its defaults for the others)."""
+
+    buffer_size: int  # replay capacity in transitions
+    batch_size: int
+    gradient_steps: int  # Adam steps per update, i.e. per num_envs environment steps
+    learning_rate: float
+    eps_finish: float  # final ε of the ε-greedy exploration
+    eps_anneal_steps: int  # environment steps over which ε falls from 1 to eps_finish
+    learning_starts: int  # environment steps collected before the first gradient step
+
+    def __post_init__(self) -> None:
+        check_fields(
+            self, positive_int, "buffer_size", "batch_size", "gradient_steps", "eps_anneal_steps", "learning_starts"
+        )
+        check_fields(self, positive_float, "learning_rate")
+        check_fields(self, probability, "eps_finish")
+
+
+@dataclass(frozen=True)
 class SmoothnessBudget:
     """Claim 1: sizes of the tabular environments whose spectra are studied."""
 
@@ -54,7 +124,7 @@ class SmoothnessBudget:
     grid_side: int
     drift_grid_side: int
     random_mdp_states: int
-    bootstrap_resamples: int
+    bootstrap_resamples: int = field(metadata=_STATS)
 
     def __post_init__(self) -> None:
         check_fields(
@@ -74,18 +144,18 @@ class TDBudget:
     """Claim 2: the TD-dynamics experiments on a gridworld."""
 
     grid_side: int
-    gamma: float
+    gamma: float = field(metadata=_HYPER)
     horizon: float  # continuous time T of the expected dynamics
     n_times: int  # time points recorded between 0 and T (T/(n_times−1) must be a multiple of td_step)
-    td_step: float  # step size of discrete expected and sampled TD
+    td_step: float = field(metadata=_HYPER)  # step size of discrete expected and sampled TD
     td_seeds: int  # seeds of sampled TD(0), run as one vmap
     bellman_iterations: int  # Bellman updates shown for the target-smoothness figure
     nn_seeds: int  # seeds of the neural-network runs, run as one vmap
     nn_steps: int  # full-batch gradient steps of the network
-    nn_hidden: int  # width of the MLP's two hidden layers
-    nn_learning_rate: float  # plain SGD, the discrete form of gradient flow
+    nn_hidden: int = field(metadata=_HYPER)  # width of the MLP's two hidden layers
+    nn_learning_rate: float = field(metadata=_HYPER)  # plain SGD, the discrete form of gradient flow
     nn_bands: int  # eigenvalue bands in which the network's error is tracked
-    bootstrap_resamples: int
+    bootstrap_resamples: int = field(metadata=_STATS)
 
     def __post_init__(self) -> None:
         check_fields(
@@ -123,25 +193,25 @@ class CriticalBudget:
     """Claim 3: pre-training on rough targets, fine-tuning on V^π, interpolation to held-out states."""
 
     grid_side: int  # side of the open room; the four-rooms gridworld has its fixed 13 × 13 layout
-    gamma: float
+    gamma: float = field(metadata=_HYPER)
     seeds: int  # seeds (network initialisation and train/held-out split), run as one vmap
-    train_fraction: float  # fraction of the states given as training states; the rest are held out
-    hidden: int  # width of the MLP's two hidden layers
-    learning_rate: float  # Adam, for pre-training, fine-tuning and the TD/MC comparison
+    train_fraction: float = field(metadata=_HYPER)  # fraction of the states given for training; the rest held out
+    hidden: int = field(metadata=_HYPER)  # width of the MLP's two hidden layers
+    learning_rate: float = field(metadata=_HYPER)  # Adam, for pre-training, fine-tuning and the TD/MC comparison
     target_levels: int  # pre-training targets per family (eigenvectors of P^π, sinusoids), smoothest to roughest
     pretrain_steps: int  # the longest pre-training
     pretrain_lengths: int  # pre-training lengths, each a quarter of the next, up to pretrain_steps
     finetune_steps: int  # Adam steps on V^π after pre-training (and from scratch)
     value_steps: int  # Adam steps of the TD-versus-Monte-Carlo comparison
-    bootstrap_resamples: int
+    bootstrap_resamples: int = field(metadata=_STATS)
     deep_envs: int  # deep RL part: parallel environments of each seed's ε-greedy play of a trained DQN agent
     deep_env_steps: int  # steps of that play (frames = deep_envs · deep_env_steps, less unfinished episodes)
     deep_levels: int  # frequencies of the pre-training sweep on the agent's frames
     deep_pretrain_steps: int  # Adam steps of each pre-training on a sinusoid of the observation
     deep_steps: int  # Adam steps of the TD fit, the Monte Carlo fit and each fine-tuning
-    deep_batch_size: int
-    deep_learning_rate: float
-    deep_target_every: int  # Adam steps between target-network copies of the TD fit
+    deep_batch_size: int = field(metadata=_HYPER)
+    deep_learning_rate: float = field(metadata=_HYPER)
+    deep_target_every: int = field(metadata=_HYPER)  # Adam steps between target-network copies of the TD fit
 
     def __post_init__(self) -> None:
         check_fields(
@@ -174,80 +244,49 @@ class CriticalBudget:
 
     @property
     def pretrain_schedule(self) -> tuple[int, ...]:
-        """The pre-training lengths, shortest first: ``pretrain_steps / 4^k``."""
+        """The pre-training lengths ``pretrain_steps / 4^k``, shortest first."""
         return tuple(self.pretrain_steps // 4**k for k in reversed(range(self.pretrain_lengths)))
 
 
 @dataclass(frozen=True)
 class AgentBudget:
-    """The deep RL agents (PPO, DQN): environment steps, parallel environments, seeds, checkpoints, hyper-parameters.
-
-    ``smoke`` and ``quick`` train on MinAtar with PureJaxRL's MinAtar settings; ``paper``
-    uses the Atari settings of CleanRL / Mnih et al. (2015) — for Atari in claim 4 and
-    for the MinAtar agents of claims 3 and 5 alike.
-    """
+    """The deep RL agents (PPO, DQN): seeds, checkpoints, environment steps and parallel environments of each
+    algorithm, and its hyper-parameters (:func:`tdgen.rl.agents.agent_config` turns them into configs)."""
 
     seeds: int  # independent runs per agent, run as one vmap
     checkpoints: int  # parameters kept at the start and after each of this many equal chunks of training
     ppo_timesteps: int  # environment steps per seed (over all parallel envs)
     ppo_num_envs: int
-    ppo_num_steps: int  # rollout length per PPO update
-    ppo_learning_rate: float  # Adam, annealed linearly to 0 over training
-    ppo_num_minibatches: int  # minibatches of each of PPO's epochs over a rollout
-    ppo_clip_eps: float  # clipping range ε of the surrogate objective and of the value
     dqn_timesteps: int
     dqn_num_envs: int
-    dqn_gradient_steps: int  # Adam steps per DQN update, i.e. per dqn_num_envs environment steps
-    dqn_batch_size: int
-    dqn_learning_rate: float
-    dqn_buffer_size: int  # replay capacity in transitions
-    dqn_learning_starts: int  # environment steps collected before the first gradient step
-    dqn_eps_anneal_steps: int  # environment steps over which ε falls from 1 to its final value
-    dqn_eps_finish: float  # final ε of the ε-greedy exploration
+    ppo: PPOHyperparameters = field(metadata=_HYPER)
+    dqn: DQNHyperparameters = field(metadata=_HYPER)
 
     def __post_init__(self) -> None:
-        check_fields(
-            self,
-            positive_int,
-            "seeds",
-            "ppo_timesteps",
-            "ppo_num_envs",
-            "ppo_num_steps",
-            "ppo_num_minibatches",
-            "dqn_timesteps",
-            "dqn_num_envs",
-            "dqn_gradient_steps",
-            "dqn_batch_size",
-            "dqn_buffer_size",
-            "dqn_learning_starts",
-            "dqn_eps_anneal_steps",
-        )
-        check_fields(self, positive_float, "ppo_learning_rate", "ppo_clip_eps", "dqn_learning_rate")
-        check_fields(self, probability, "dqn_eps_finish")
+        check_fields(self, positive_int, "seeds", "ppo_timesteps", "ppo_num_envs", "dqn_timesteps", "dqn_num_envs")
         integer("AgentBudget.checkpoints", self.checkpoints, low=10)  # the interference study needs 10 or more
+        _check_groups(self)
 
 
 @dataclass(frozen=True)
 class InterferenceBudget:
     """Claim 4: update matrices of the trained agents on probe states from random play."""
 
-    games: tuple[str, ...]  # environments (tdgen.envs names), each with PPO and DQN; envpool ones train a seed per call
+    games: tuple[str, ...] = field(metadata=_GAME)  # tdgen.envs names, each with PPO and DQN; envpool: a seed per call
     other_games_fraction: float  # games after the first train for this fraction of the agents' environment steps
     seeds: int  # agents per game and algorithm (the first of the keys split from PRNGKey(0))
     matrices_at_once: int  # update matrices computed in one vmap (0: every seed and checkpoint at once)
     states: int  # probe states: one update-matrix row and column each
     warmup_steps: int  # random steps each probe environment plays before its state is recorded
-    learning_rate: float  # SGD step of one update-matrix row
+    learning_rate: float = field(metadata=_HYPER)  # SGD step of one update-matrix row
     offline_inits: int  # fresh Q-networks per DQN seed in the TD-versus-Monte-Carlo control (each trained both ways)
     offline_envs: int  # parallel environments of the DQN agent's ε-greedy play that gives the control's data
-    offline_env_steps: (
-        int  # steps of that play (transitions = offline_envs · offline_env_steps, less unfinished episodes)
-    )
+    offline_env_steps: int  # steps of that play (transitions = offline_envs · offline_env_steps, less unfinished)
     offline_steps: int  # Adam steps of each control network
-    offline_batch_size: int
-    offline_learning_rate: float
-    offline_target_every: int  # Adam steps between target-network copies of the TD arm
-    bootstrap_resamples: int
+    offline_batch_size: int = field(metadata=_HYPER)
+    offline_learning_rate: float = field(metadata=_HYPER)
+    offline_target_every: int = field(metadata=_HYPER)  # Adam steps between target-network copies of the TD arm
+    bootstrap_resamples: int = field(metadata=_STATS)  # claim 2's at each profile (claim 4 borrowed that before)
 
     def __post_init__(self) -> None:
         each("InterferenceBudget.games", self.games, text, unique=True)
@@ -290,31 +329,27 @@ class InterferenceBudget:
 class DistillBudget:
     """Claim 5: students distilled from trained agents — (a) DQN teachers, (b) PPO teachers on generated levels."""
 
-    value_game: str  # (a): the DQN teachers' environment (tdgen.envs name), trained as in claim 4
+    value_game: str = field(metadata=_GAME)  # (a): the DQN teachers' game (tdgen.envs name), trained as in claim 4
     students: int  # freshly initialised students per teacher seed, run as one vmap
     dataset_envs: int  # parallel environments of the teacher rollouts whose states form the distillation data
     dataset_steps: int  # steps of those rollouts (states = dataset_envs · dataset_steps)
     distill_steps: int  # Adam steps of each student
-    batch_size: int
-    learning_rate: float
+    batch_size: int = field(metadata=_HYPER)
+    learning_rate: float = field(metadata=_HYPER)
     eval_episodes: int  # episodes of each evaluation, one per parallel environment
     eval_steps: int  # steps an evaluation episode of (a) may take (Breakout-MinAtar stops at 1000)
     noise_levels: tuple[float, ...]  # (a) input noise: bit-flip probability (MinAtar) or pixel σ / 255 (Atari)
     probe_states: int  # held-out teacher states for action agreement under noise
     paths: int  # interpolation paths between pairs of held-out states
     path_points: int  # points along each path
-    level_games: tuple[str, ...]  # (b): "maze" (jaxued) or "procgen:<game>" (envpool), see tdgen.envs.level_split
+    level_games: tuple[str, ...] = field(metadata=_GAME)  # (b): "maze" (jaxued) or "procgen:<game>" (envpool)
     level_seeds: int  # PPO teachers per level-based game (one vmap; envpool: one run per seed)
-    train_levels: int  # training levels (level keys 0 … train_levels − 1)
+    train_levels: int = field(metadata=_GAME)  # training levels (level keys 0 … train_levels − 1)
     test_levels: int  # unseen levels for testing (level keys from 1,000,000 on)
-    ppo_timesteps: int  # PPO environment steps per teacher
+    ppo_timesteps: int  # (b): environment steps per teacher
     ppo_num_envs: int
-    ppo_num_steps: int  # PPO rollout length
-    ppo_learning_rate: float
-    ppo_update_epochs: int
-    ppo_num_minibatches: int
-    ppo_gamma: float
-    bootstrap_resamples: int
+    ppo: PPOHyperparameters = field(metadata=_HYPER)  # (b): the teachers'
+    bootstrap_resamples: int = field(metadata=_STATS)
 
     def __post_init__(self) -> None:
         check_fields(self, text, "value_game")
@@ -335,382 +370,320 @@ class DistillBudget:
             "test_levels",
             "ppo_timesteps",
             "ppo_num_envs",
-            "ppo_num_steps",
-            "ppo_update_epochs",
-            "ppo_num_minibatches",
             "bootstrap_resamples",
         )
-        check_fields(self, positive_float, "learning_rate", "ppo_learning_rate")
-        check_fields(self, probability, "ppo_gamma")
+        check_fields(self, positive_float, "learning_rate")
         integer("DistillBudget.path_points", self.path_points, low=2)
         each("DistillBudget.noise_levels", self.noise_levels, probability)
         each("DistillBudget.level_games", self.level_games, text, unique=True)
+        _check_groups(self)
 
-
-_BUDGETS: dict[str, type] = {  # the budget groups of a Profile and their types
-    "smoothness": SmoothnessBudget,
-    "td": TDBudget,
-    "critical": CriticalBudget,
-    "agents": AgentBudget,
-    "interference": InterferenceBudget,
-    "distill": DistillBudget,
-}
+    def teacher_budget(self, agents: AgentBudget) -> AgentBudget:
+        """The agents' budget for the PPO teachers of (b): ``agents`` with ``level_seeds`` seeds and these
+        teachers' PPO steps, environments and hyper-parameters (its checkpoints; its DQN part unused)."""
+        return replace(
+            agents,
+            seeds=self.level_seeds,
+            ppo_timesteps=self.ppo_timesteps,
+            ppo_num_envs=self.ppo_num_envs,
+            ppo=self.ppo,
+        )
 
 
 @dataclass(frozen=True)
 class Profile:
-    """All budgets of one run profile."""
+    """All settings of one run profile: one group per claim and one for the agents claims 3–5 share."""
 
     name: str
-    smoothness: SmoothnessBudget
-    td: TDBudget
-    critical: CriticalBudget
-    agents: AgentBudget
-    interference: InterferenceBudget
-    distill: DistillBudget
+    smoothness: SmoothnessBudget  # claim 1
+    td: TDBudget  # claim 2
+    critical: CriticalBudget  # claim 3
+    agents: AgentBudget  # claims 3, 4 and 5
+    interference: InterferenceBudget  # claim 4
+    distill: DistillBudget  # claim 5
 
     def __post_init__(self) -> None:
         check_fields(self, text, "name")
-        for name, kind in _BUDGETS.items():
-            if not isinstance(getattr(self, name), kind):
-                raise TypeError(f"Profile.{name} must be of type {kind.__name__}, got {getattr(self, name)!r}")
+        _check_groups(self)
 
 
-PROFILES: dict[str, Profile] = {
-    "smoke": Profile(
-        name="smoke",
-        smoothness=SmoothnessBudget(
-            ring_states=16,
-            chain_states=16,
-            grid_side=6,
-            drift_grid_side=6,
-            random_mdp_states=20,
-            bootstrap_resamples=100,
+#: The paper-scale profile, every setting written out; ``quick`` and ``smoke`` are changes of it.
+#:
+#: :meta hide-value:
+PAPER = Profile(
+    name="paper",
+    smoothness=SmoothnessBudget(
+        ring_states=256,
+        chain_states=256,
+        grid_side=30,
+        drift_grid_side=20,
+        random_mdp_states=400,
+        bootstrap_resamples=5000,
+    ),
+    td=TDBudget(
+        grid_side=20,
+        gamma=0.9,
+        horizon=40.0,
+        n_times=401,
+        td_step=0.005,
+        td_seeds=2048,
+        bellman_iterations=100,
+        nn_seeds=32,
+        nn_steps=20000,
+        nn_hidden=256,
+        nn_learning_rate=0.1,
+        nn_bands=10,
+        bootstrap_resamples=2000,
+    ),
+    critical=CriticalBudget(
+        grid_side=20,
+        gamma=0.9,
+        seeds=32,
+        train_fraction=0.5,
+        hidden=128,
+        learning_rate=0.001,
+        target_levels=10,
+        pretrain_steps=8000,
+        pretrain_lengths=3,
+        finetune_steps=8000,
+        value_steps=8000,
+        bootstrap_resamples=2000,
+        deep_envs=32,
+        deep_env_steps=1000,
+        deep_levels=8,
+        deep_pretrain_steps=5000,
+        deep_steps=10000,
+        deep_batch_size=64,
+        deep_learning_rate=5e-4,
+        deep_target_every=200,
+    ),
+    agents=AgentBudget(  # Atari: 10M environment steps = 40M frames (frame skip 4) per seed
+        seeds=10,
+        checkpoints=50,
+        ppo_timesteps=10_000_000,
+        ppo_num_envs=8,
+        dqn_timesteps=10_000_000,
+        dqn_num_envs=16,
+        # the Atari settings of CleanRL / Mnih et al. (2015), for the MinAtar agents of claims 3 and 5 too
+        ppo=PPOHyperparameters(
+            num_steps=128, update_epochs=4, num_minibatches=4, learning_rate=2.5e-4, gamma=0.99, clip_eps=0.1
         ),
-        td=TDBudget(
-            grid_side=5,
-            gamma=0.9,
-            horizon=10.0,
-            n_times=51,
-            td_step=0.05,
-            td_seeds=16,
-            bellman_iterations=20,
-            nn_seeds=2,
-            nn_steps=100,
-            nn_hidden=32,
-            nn_learning_rate=0.1,
-            nn_bands=4,
-            bootstrap_resamples=100,
-        ),
-        critical=CriticalBudget(
-            grid_side=6,
-            gamma=0.9,
-            seeds=3,
-            train_fraction=0.5,
-            hidden=16,
-            learning_rate=0.003,
-            target_levels=3,
-            pretrain_steps=40,
-            pretrain_lengths=2,
-            finetune_steps=40,
-            value_steps=40,
-            bootstrap_resamples=100,
-            deep_envs=4,
-            deep_env_steps=90,
-            deep_levels=3,
-            deep_pretrain_steps=10,
-            deep_steps=20,
-            deep_batch_size=16,
-            deep_learning_rate=1e-3,
-            deep_target_every=5,
-        ),
-        agents=AgentBudget(
-            seeds=2,
-            checkpoints=10,
-            ppo_timesteps=1_280,
-            ppo_num_envs=8,
-            ppo_num_steps=16,
-            ppo_learning_rate=5e-3,
-            ppo_num_minibatches=8,
-            ppo_clip_eps=0.2,
-            dqn_timesteps=400,
-            dqn_num_envs=4,
-            dqn_gradient_steps=1,
-            dqn_batch_size=64,
-            dqn_learning_rate=2.5e-4,
-            dqn_buffer_size=1_000,
-            dqn_learning_starts=80,
-            dqn_eps_anneal_steps=200,
-            dqn_eps_finish=0.05,
-        ),
-        interference=InterferenceBudget(
-            games=("Breakout-MinAtar",),
-            other_games_fraction=1.0,
-            seeds=2,
-            matrices_at_once=0,
-            states=16,
-            warmup_steps=10,
-            learning_rate=1e-3,
-            offline_inits=1,
-            offline_envs=4,
-            offline_env_steps=100,
-            offline_steps=20,
-            offline_batch_size=16,
-            offline_learning_rate=2.5e-4,
-            offline_target_every=5,
-            bootstrap_resamples=100,  # as claim 2's at this profile (the value used before claim 4 had its own)
-        ),
-        distill=DistillBudget(
-            value_game="Breakout-MinAtar",
-            students=1,
-            dataset_envs=4,
-            dataset_steps=25,
-            distill_steps=20,
+        dqn=DQNHyperparameters(
+            buffer_size=1_000_000,
             batch_size=32,
-            learning_rate=1e-3,
-            eval_episodes=4,
-            eval_steps=50,
-            noise_levels=(0.0, 0.05),
-            probe_states=16,
-            paths=4,
-            path_points=5,
-            level_games=("maze",),
-            level_seeds=2,
-            train_levels=10,
-            test_levels=10,
-            ppo_timesteps=2560,
-            ppo_num_envs=8,
-            ppo_num_steps=16,
-            ppo_learning_rate=1e-3,
-            ppo_update_epochs=4,
-            ppo_num_minibatches=4,
-            ppo_gamma=0.99,
-            bootstrap_resamples=100,
+            gradient_steps=4,  # one Adam step per 4 environment steps
+            learning_rate=1e-4,
+            eps_finish=0.01,
+            eps_anneal_steps=1_000_000,  # the first 10% of training
+            learning_starts=80_000,
         ),
     ),
-    "quick": Profile(
-        name="quick",
-        smoothness=SmoothnessBudget(
-            ring_states=64,
-            chain_states=64,
-            grid_side=12,
-            drift_grid_side=10,
-            random_mdp_states=100,
-            bootstrap_resamples=2000,
-        ),
-        td=TDBudget(
-            grid_side=10,
-            gamma=0.9,
-            horizon=40.0,
-            n_times=201,
-            td_step=0.01,
-            td_seeds=256,
-            bellman_iterations=100,
-            nn_seeds=8,
-            nn_steps=4000,
-            nn_hidden=128,
-            nn_learning_rate=0.1,
-            nn_bands=10,
-            bootstrap_resamples=1000,
-        ),
-        critical=CriticalBudget(
-            grid_side=16,
-            gamma=0.9,
-            seeds=10,
-            train_fraction=0.5,
-            hidden=32,
-            learning_rate=0.003,
-            target_levels=6,
-            pretrain_steps=1000,
-            pretrain_lengths=2,
-            finetune_steps=4000,
-            value_steps=2000,
-            bootstrap_resamples=1000,
-            deep_envs=8,
-            deep_env_steps=400,
-            deep_levels=4,
-            deep_pretrain_steps=300,
-            deep_steps=600,
-            deep_batch_size=32,
-            deep_learning_rate=1e-3,
-            deep_target_every=50,
-        ),
-        agents=AgentBudget(
-            seeds=2,
-            checkpoints=10,
-            ppo_timesteps=2_000_000,
-            ppo_num_envs=64,
-            ppo_num_steps=128,
-            ppo_learning_rate=5e-3,
-            ppo_num_minibatches=8,
-            ppo_clip_eps=0.2,
-            dqn_timesteps=1_000_000,
-            dqn_num_envs=16,
-            dqn_gradient_steps=1,
-            dqn_batch_size=64,
-            dqn_learning_rate=2.5e-4,
-            dqn_buffer_size=100_000,
-            dqn_learning_starts=5_000,
-            dqn_eps_anneal_steps=100_000,
-            dqn_eps_finish=0.05,
-        ),
-        interference=InterferenceBudget(
-            games=("Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Freeway-MinAtar"),
-            other_games_fraction=0.25,  # 500k PPO and 250k DQN steps: ~3 min a game on 2 cores
-            seeds=2,
-            matrices_at_once=0,
-            states=64,
-            warmup_steps=100,
-            learning_rate=1e-3,
-            offline_inits=2,
-            offline_envs=16,
-            offline_env_steps=1_000,
-            offline_steps=5_000,
-            offline_batch_size=64,
-            offline_learning_rate=2.5e-4,
-            offline_target_every=100,
-            bootstrap_resamples=1000,  # as claim 2's at this profile (the value used before claim 4 had its own)
-        ),
-        distill=DistillBudget(
-            value_game="Breakout-MinAtar",
-            students=2,
-            dataset_envs=32,
-            dataset_steps=1000,
-            distill_steps=15_000,
-            batch_size=128,
-            learning_rate=1e-3,
-            eval_episodes=64,
-            eval_steps=1000,
-            noise_levels=(0.0, 0.01, 0.02, 0.05, 0.1),
-            probe_states=1000,
-            paths=256,
-            path_points=33,
-            level_games=("maze",),
-            level_seeds=4,
-            train_levels=100,
-            test_levels=1000,
-            ppo_timesteps=1_000_000,
-            ppo_num_envs=32,
-            ppo_num_steps=128,
-            ppo_learning_rate=1e-3,
-            ppo_update_epochs=4,
-            ppo_num_minibatches=4,
-            ppo_gamma=0.99,
-            bootstrap_resamples=1000,
-        ),
+    interference=InterferenceBudget(
+        games=("atari:Breakout-v5", "atari:Pong-v5", "atari:SpaceInvaders-v5", "atari:Seaquest-v5"),
+        other_games_fraction=1.0,
+        seeds=5,
+        matrices_at_once=4,
+        states=128,
+        warmup_steps=200,
+        learning_rate=1e-3,
+        offline_inits=4,
+        offline_envs=32,
+        offline_env_steps=5_000,
+        offline_steps=50_000,
+        offline_batch_size=64,
+        offline_learning_rate=2.5e-4,
+        offline_target_every=250,
+        bootstrap_resamples=2000,
     ),
-    "paper": Profile(
-        name="paper",
-        smoothness=SmoothnessBudget(
-            ring_states=256,
-            chain_states=256,
-            grid_side=30,
-            drift_grid_side=20,
-            random_mdp_states=400,
-            bootstrap_resamples=5000,
+    distill=DistillBudget(  # (a) Atari Breakout; (b) ProcGen with the settings of Raileanu & Fergus (2021)
+        value_game="atari:Breakout-v5",
+        students=4,
+        dataset_envs=64,
+        dataset_steps=1000,
+        distill_steps=50000,
+        batch_size=256,
+        learning_rate=3e-4,
+        eval_episodes=64,
+        eval_steps=4_500,  # 18,000 frames
+        noise_levels=(0.0, 0.02, 0.05, 0.1, 0.2),
+        probe_states=4000,
+        paths=256,
+        path_points=33,
+        level_games=("procgen:bigfish", "procgen:coinrun", "procgen:jumper", "procgen:starpilot"),
+        level_seeds=5,
+        train_levels=10,
+        test_levels=5_000,
+        ppo_timesteps=25_000_000,
+        ppo_num_envs=64,
+        ppo=PPOHyperparameters(
+            num_steps=256, update_epochs=3, num_minibatches=8, learning_rate=5e-4, gamma=0.999, clip_eps=0.2
         ),
-        td=TDBudget(
-            grid_side=20,
-            gamma=0.9,
-            horizon=40.0,
-            n_times=401,
-            td_step=0.005,
-            td_seeds=2048,
-            bellman_iterations=100,
-            nn_seeds=32,
-            nn_steps=20000,
-            nn_hidden=256,
-            nn_learning_rate=0.1,
-            nn_bands=10,
-            bootstrap_resamples=2000,
-        ),
-        critical=CriticalBudget(
-            grid_side=20,
-            gamma=0.9,
-            seeds=32,
-            train_fraction=0.5,
-            hidden=128,
-            learning_rate=0.001,
-            target_levels=10,
-            pretrain_steps=8000,
-            pretrain_lengths=3,
-            finetune_steps=8000,
-            value_steps=8000,
-            bootstrap_resamples=2000,
-            deep_envs=32,
-            deep_env_steps=1000,
-            deep_levels=8,
-            deep_pretrain_steps=5000,
-            deep_steps=10000,
-            deep_batch_size=64,
-            deep_learning_rate=5e-4,
-            deep_target_every=200,
-        ),
-        agents=AgentBudget(  # Atari: 10M environment steps = 40M frames (frame skip 4) per seed
-            seeds=10,
-            checkpoints=50,
-            ppo_timesteps=10_000_000,
-            ppo_num_envs=8,
-            ppo_num_steps=128,
-            ppo_learning_rate=2.5e-4,
-            ppo_num_minibatches=4,
-            ppo_clip_eps=0.1,
-            dqn_timesteps=10_000_000,
-            dqn_num_envs=16,
-            dqn_gradient_steps=4,  # one Adam step per 4 environment steps
-            dqn_batch_size=32,
-            dqn_learning_rate=1e-4,
-            dqn_buffer_size=1_000_000,
-            dqn_learning_starts=80_000,
-            dqn_eps_anneal_steps=1_000_000,  # the first 10% of training
-            dqn_eps_finish=0.01,
-        ),
-        interference=InterferenceBudget(
-            games=("atari:Breakout-v5", "atari:Pong-v5", "atari:SpaceInvaders-v5", "atari:Seaquest-v5"),
-            other_games_fraction=1.0,
-            seeds=5,
-            matrices_at_once=4,
-            states=128,
-            warmup_steps=200,
-            learning_rate=1e-3,
-            offline_inits=4,
-            offline_envs=32,
-            offline_env_steps=5_000,
-            offline_steps=50_000,
-            offline_batch_size=64,
-            offline_learning_rate=2.5e-4,
-            offline_target_every=250,
-            bootstrap_resamples=2000,  # as claim 2's at this profile (the value used before claim 4 had its own)
-        ),
-        distill=DistillBudget(  # (a) Atari Breakout; (b) ProcGen with the settings of Raileanu & Fergus (2021)
-            value_game="atari:Breakout-v5",
-            students=4,
-            dataset_envs=64,
-            dataset_steps=1000,
-            distill_steps=50000,
-            batch_size=256,
-            learning_rate=3e-4,
-            eval_episodes=64,
-            eval_steps=4_500,  # 18,000 frames
-            noise_levels=(0.0, 0.02, 0.05, 0.1, 0.2),
-            probe_states=4000,
-            paths=256,
-            path_points=33,
-            level_games=("procgen:bigfish", "procgen:coinrun", "procgen:jumper", "procgen:starpilot"),
-            level_seeds=5,
-            train_levels=10,
-            test_levels=5_000,
-            ppo_timesteps=25_000_000,
-            ppo_num_envs=64,
-            ppo_num_steps=256,
-            ppo_learning_rate=5e-4,
-            ppo_update_epochs=3,
-            ppo_num_minibatches=8,
-            ppo_gamma=0.999,
-            bootstrap_resamples=2000,
-        ),
+        bootstrap_resamples=2000,
     ),
-}
+)
+
+
+def override(base: Profile, name: str, **groups: Mapping[str, Any]) -> Profile:
+    """``base`` called ``name``, with the settings named in ``groups`` changed.
+
+    Each keyword is a group of :class:`Profile` and maps its fields to their new values;
+    a nested group (``agents={"ppo": {"learning_rate": 5e-3}}``) takes a mapping of its
+    own.  Raises :class:`ValueError` naming the path (``agents.ppo.learnig_rate``) of a
+    field that does not exist or whose new value is the one ``base`` has already, and
+    :class:`TypeError` for a mapping given to a single setting or a value to a group.
+    The new values are checked as every profile's are.
+    """
+    return _changed(base, {"name": name, **groups}, f"profile {name!r}: ", "")
+
+
+def _changed(group: Any, changes: Mapping[str, Any], context: str, path: str) -> Any:
+    """``group`` with ``changes`` applied, recursively; ``path`` is where ``group`` sits, for the errors."""
+    known = [f.name for f in fields(group)]
+    new = {}
+    for key, value in changes.items():
+        where = f"{path}{key}"
+        if key not in known:
+            raise ValueError(f"{context}{where} is not a setting; {type(group).__name__} has {', '.join(known)}")
+        current = getattr(group, key)
+        if is_dataclass(current):
+            if not isinstance(value, Mapping):
+                raise TypeError(f"{context}{where} is a group of settings: give a mapping of its fields, got {value!r}")
+            value = _changed(current, value, context, f"{where}.")
+        elif isinstance(value, Mapping):
+            raise TypeError(f"{context}{where} is a single setting, not a group: got the mapping {dict(value)!r}")
+        if value == current:
+            raise ValueError(f"{context}{where} = {value!r} changes nothing: it is the base profile's value")
+        new[key] = value
+    return replace(group, **new)
+
+
+# quick and smoke: paper with these changes.  In each group the games come first, then the budgets, then on lines
+# of their own the hyper-parameters and the statistics.  Both play MinAtar and mazes instead of Atari and ProcGen,
+# their agents with PureJaxRL's MinAtar hyper-parameters and their maze teachers with these PPO settings:
+_MINATAR_PPO = {"num_minibatches": 8, "learning_rate": 5e-3, "clip_eps": 0.2}
+_MINATAR_DQN = {"batch_size": 64, "gradient_steps": 1, "learning_rate": 2.5e-4, "eps_finish": 0.05}
+_MAZE_TEACHER_PPO = {"update_epochs": 4, "num_minibatches": 4, "learning_rate": 1e-3, "gamma": 0.99}
+
+# fmt: off
+#: ``paper`` with the changes that run the whole book in minutes on a 2-core CPU.
+#:
+#: :meta hide-value:
+QUICK = override(
+    PAPER, "quick",
+    smoothness={"ring_states": 64, "chain_states": 64, "grid_side": 12, "drift_grid_side": 10, "random_mdp_states": 100,
+                "bootstrap_resamples": 2000},
+    td={"grid_side": 10, "n_times": 201, "td_seeds": 256, "nn_seeds": 8, "nn_steps": 4000,
+        "td_step": 0.01, "nn_hidden": 128,
+        "bootstrap_resamples": 1000},
+    critical={"grid_side": 16, "seeds": 10, "target_levels": 6, "pretrain_steps": 1000, "pretrain_lengths": 2,
+              "finetune_steps": 4000, "value_steps": 2000, "deep_envs": 8, "deep_env_steps": 400, "deep_levels": 4,
+              "deep_pretrain_steps": 300, "deep_steps": 600,
+              "hidden": 32, "learning_rate": 0.003, "deep_batch_size": 32, "deep_learning_rate": 1e-3,
+              "deep_target_every": 50,
+              "bootstrap_resamples": 1000},
+    agents={"seeds": 2, "checkpoints": 10, "ppo_timesteps": 2_000_000, "ppo_num_envs": 64, "dqn_timesteps": 1_000_000,
+            "ppo": _MINATAR_PPO,
+            "dqn": {**_MINATAR_DQN, "buffer_size": 100_000, "eps_anneal_steps": 100_000, "learning_starts": 5_000}},
+    interference={"games": ("Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Freeway-MinAtar"),
+                  "other_games_fraction": 0.25,  # 500k PPO and 250k DQN steps: ~3 min a game on 2 cores
+                  "seeds": 2, "matrices_at_once": 0, "states": 64, "warmup_steps": 100, "offline_inits": 2,
+                  "offline_envs": 16, "offline_env_steps": 1_000, "offline_steps": 5_000,
+                  "offline_target_every": 100,
+                  "bootstrap_resamples": 1000},
+    distill={"value_game": "Breakout-MinAtar", "level_games": ("maze",), "train_levels": 100,
+             "students": 2, "dataset_envs": 32, "distill_steps": 15_000, "eval_steps": 1000,
+             "noise_levels": (0.0, 0.01, 0.02, 0.05, 0.1), "probe_states": 1000, "level_seeds": 4, "test_levels": 1000,
+             "ppo_timesteps": 1_000_000, "ppo_num_envs": 32,
+             "batch_size": 128, "learning_rate": 1e-3, "ppo": {**_MAZE_TEACHER_PPO, "num_steps": 128},
+             "bootstrap_resamples": 1000},
+)
+
+#: ``paper`` with the changes that run each notebook in seconds, for the tests.
+#:
+#: :meta hide-value:
+SMOKE = override(
+    PAPER, "smoke",
+    smoothness={"ring_states": 16, "chain_states": 16, "grid_side": 6, "drift_grid_side": 6, "random_mdp_states": 20,
+                "bootstrap_resamples": 100},
+    td={"grid_side": 5, "horizon": 10.0, "n_times": 51, "td_seeds": 16, "bellman_iterations": 20, "nn_seeds": 2,
+        "nn_steps": 100, "nn_bands": 4,
+        "td_step": 0.05, "nn_hidden": 32,
+        "bootstrap_resamples": 100},
+    critical={"grid_side": 6, "seeds": 3, "target_levels": 3, "pretrain_steps": 40, "pretrain_lengths": 2,
+              "finetune_steps": 40, "value_steps": 40, "deep_envs": 4, "deep_env_steps": 90, "deep_levels": 3,
+              "deep_pretrain_steps": 10, "deep_steps": 20,
+              "hidden": 16, "learning_rate": 0.003, "deep_batch_size": 16, "deep_learning_rate": 1e-3,
+              "deep_target_every": 5,
+              "bootstrap_resamples": 100},
+    agents={"seeds": 2, "checkpoints": 10, "ppo_timesteps": 1_280, "dqn_timesteps": 400, "dqn_num_envs": 4,
+            "ppo": {**_MINATAR_PPO, "num_steps": 16},
+            "dqn": {**_MINATAR_DQN, "buffer_size": 1_000, "eps_anneal_steps": 200, "learning_starts": 80}},
+    interference={"games": ("Breakout-MinAtar",),
+                  "seeds": 2, "matrices_at_once": 0, "states": 16, "warmup_steps": 10, "offline_inits": 1,
+                  "offline_envs": 4, "offline_env_steps": 100, "offline_steps": 20,
+                  "offline_batch_size": 16, "offline_target_every": 5,
+                  "bootstrap_resamples": 100},
+    distill={"value_game": "Breakout-MinAtar", "level_games": ("maze",),
+             "students": 1, "dataset_envs": 4, "dataset_steps": 25, "distill_steps": 20, "eval_episodes": 4,
+             "eval_steps": 50, "noise_levels": (0.0, 0.05), "probe_states": 16, "paths": 4, "path_points": 5,
+             "level_seeds": 2, "test_levels": 10, "ppo_timesteps": 2560, "ppo_num_envs": 8,
+             "batch_size": 32, "learning_rate": 1e-3, "ppo": {**_MAZE_TEACHER_PPO, "num_steps": 16},
+             "bootstrap_resamples": 100},
+)
+# fmt: on
+
+#: Every profile by its name.
+#:
+#: :meta hide-value:
+PROFILES: dict[str, Profile] = {p.name: p for p in (PAPER, QUICK, SMOKE)}
+
+
+class Setting(NamedTuple):
+    """One setting of every profile: ``group.field``, its kind (:data:`KINDS`), its value at each profile."""
+
+    group: str  #: where the field sits (``td``, or ``agents.ppo`` for a nested group)
+    field: str  #: the field's name in its group
+    kind: str  #: one of :data:`KINDS`
+    values: dict[str, Any]  #: profile name -> value, in the order of the profiles given
+
+    @property
+    def path(self) -> str:
+        """``group.field``, the attribute path from a :class:`Profile`."""
+        return f"{self.group}.{self.field}"
+
+
+def _leaves(group: Any, path: str, kind: str) -> Iterator[tuple[str, str, str]]:
+    """``(group path, field, kind)`` of every single setting in ``group``, nested groups' included."""
+    for f in fields(group):
+        own_kind = f.metadata.get("kind", kind)
+        if is_dataclass(getattr(group, f.name)):
+            yield from _leaves(getattr(group, f.name), f"{path}.{f.name}" if path else f.name, own_kind)
+        elif path:  # the profile's own name is no setting
+            yield path, f.name, own_kind
+
+
+def profile_settings(profiles: Mapping[str, Profile] | None = None) -> list[Setting]:
+    """Every setting with its value at each of ``profiles`` (default: :data:`PROFILES`), in field order."""
+    profiles = PROFILES if profiles is None else profiles
+    first = next(iter(profiles.values()))
+    return [
+        Setting(group, name, kind, {n: attrgetter(f"{group}.{name}")(p) for n, p in profiles.items()})
+        for group, name, kind in _leaves(first, "", BUDGET)
+    ]
+
+
+def profile_differences(profiles: Mapping[str, Profile] | None = None) -> list[Setting]:
+    """The settings whose value is not the same at every one of ``profiles`` (default: :data:`PROFILES`).
+
+    With the default, the changes of ``quick`` and ``smoke`` to ``paper``, each a row
+    ``(group, field, kind, {"paper": …, "quick": …, "smoke": …})``.
+    """
+
+    def differs(setting: Setting) -> bool:
+        first, *others = setting.values.values()
+        return any(value != first for value in others)
+
+    return [setting for setting in profile_settings(profiles) if differs(setting)]
 
 
 def get_profile(name: str | None = None) -> Profile:

@@ -75,7 +75,7 @@ def cpu_info() -> tuple[str, str | None]:
 
 
 def versions() -> dict[str, str | None]:
-    """Python's version and those of :data:`PACKAGES` (``None`` when one is not installed)."""
+    """Python's version and those of ``PACKAGES`` (``None`` when one is not installed)."""
     found: dict[str, str | None] = {"python": platform.python_version()}
     for package in PACKAGES:
         try:

@@ -4,7 +4,7 @@ The eigenvectors of a policy's transition matrix give a notion of smoothness
 *with respect to the dynamics* (Lyle et al., 2022, §3): eigenvectors with large
 positive eigenvalues change little along transitions, those with negative
 eigenvalues flip sign between successive states.  Smoothness is measured by the
-Dirichlet energy
+Dirichlet energy::
 
     E(f) = ½ Σ_{s,s'} μ(s) P(s, s') |f(s) − f(s')|²  /  Σ_s μ(s) |f(s)|²,
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tdgen.envs.tabular import InvalidMDPError, check_transition_matrix
+from tdgen.envs.tabular import InvalidMDPError, TabularEnv, check_transition_matrix
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Eigendecomposition:
 
     @property
     def is_real(self) -> bool:
+        """Whether every eigenpair is real (always so for a reversible P)."""
         return not np.iscomplexobj(self.values)
 
     def coefficients(self, f: np.ndarray) -> np.ndarray:
@@ -145,3 +146,56 @@ def sign_change_rate(f: np.ndarray, edges: np.ndarray) -> np.ndarray:
     f = np.asarray(f)
     product = np.real(np.conj(f[..., edges[:, 0]]) * f[..., edges[:, 1]])
     return np.mean(product < 0, axis=-1)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """The eigenpairs of one environment's P^π and the smoothness of every eigenvector (:func:`spectrum`).
+
+    Attributes:
+      env: the environment.
+      eig: its :class:`Eigendecomposition`, ``n`` eigenpairs by decreasing ``Re λ``.
+      reversible: whether P^π satisfies detailed balance (:func:`is_reversible`).
+      energy: ``[n]`` Dirichlet energy of each eigenvector (:func:`dirichlet_energy`).
+      sign_changes: ``[n]`` sign-change rate of each eigenvector over ``env.edges``
+        (:func:`sign_change_rate`).
+    """
+
+    env: TabularEnv
+    eig: Eigendecomposition
+    reversible: bool
+    energy: np.ndarray
+    sign_changes: np.ndarray
+
+    @property
+    def real_values(self) -> np.ndarray:
+        """``[n]`` real parts ``Re λ`` of the eigenvalues, the order of every array here."""
+        return np.real(self.eig.values)
+
+    @property
+    def complex_count(self) -> int:
+        """Number of eigenvalues with an imaginary part (``|Im λ| > 1e-9``)."""
+        return int(np.sum(np.abs(np.imag(self.eig.values)) > 1e-9))
+
+    @property
+    def identity_gap(self) -> float:
+        """``max_i |E(φ_i) − (1 − Re λ_i)|``: zero up to rounding, by the identity of the module docstring."""
+        return float(np.abs(self.energy - 1 + self.eig.values.real).max())
+
+
+def spectrum(env: TabularEnv) -> Spectrum:
+    """Eigendecompose ``env.P`` and measure every eigenvector's smoothness both ways.
+
+    With μ the stationary distribution and ``P φ_i = λ_i φ_i`` (sorted by decreasing
+    ``Re λ_i``): ``energy[i] = E(φ_i)`` with respect to P and μ, and ``sign_changes[i]``
+    the fraction of ``env.edges`` across which ``φ_i`` changes sign.
+    """
+    mu = stationary_distribution(env.P)
+    eig = eigendecomposition(env.P)
+    return Spectrum(
+        env=env,
+        eig=eig,
+        reversible=is_reversible(env.P, mu),
+        energy=dirichlet_energy(eig.vectors.T, env.P, mu),
+        sign_changes=sign_change_rate(eig.vectors.T, env.edges),
+    )

@@ -1,11 +1,14 @@
 """Environments: the functional interface, its backends, and the tabular MDPs of claims 1–3.
 
 Modules:
-  interface – :class:`Env` / :class:`EnvState`: a batch of environments as pure, jit-able functions.
-  minatar   – gymnax MinAtar (Young & Tian, 2019).
-  maze      – jaxued Maze levels, the procedurally generated games of claim 5 on a CPU.
-  envpool   – real Atari and ProcGen through envpool (optional extra).
-  tabular   – small tabular MDPs (rings, chains, grids, four rooms), their P^π, R^π and V^π.
+
+* :mod:`~tdgen.envs.interface` – :class:`~tdgen.envs.interface.Env` / :class:`~tdgen.envs.interface.EnvState`: a
+  batch of environments as pure, jit-able functions; :func:`~tdgen.envs.interface.terminal` /
+  :func:`~tdgen.envs.interface.reset_step` read a step's ``info`` alike for every backend.
+* :mod:`~tdgen.envs.minatar` – gymnax MinAtar (Young & Tian, 2019).
+* :mod:`~tdgen.envs.maze` – jaxued Maze levels, the procedurally generated games of claim 5 on a CPU.
+* :mod:`~tdgen.envs.envpool` – real Atari and ProcGen through envpool (optional extra).
+* :mod:`~tdgen.envs.tabular` – small tabular MDPs (rings, chains, grids, four rooms), their P^π, R^π and V^π.
 
 :func:`make_env` picks the backend from an environment's name; :func:`level_split` names
 the training and unseen levels of a procedurally generated game.
@@ -20,6 +23,8 @@ from tdgen.envs.interface import (
     MissingBackendError,
     UnknownEnvError,
     parse_env_options,
+    reset_step,
+    terminal,
     vmap_over,
 )
 from tdgen.envs.maze import MAX_STEPS, make_maze_env, maze_name
@@ -38,7 +43,9 @@ __all__ = [
     "level_split",
     "make_env",
     "parse_env_options",
+    "reset_step",
     "seeded_env_name",
+    "terminal",
     "vmap_over",
 ]
 
@@ -50,8 +57,9 @@ def make_env(name: str, num_envs: int = 1) -> Env:
     (``"maze?num_levels=100&start_level=0"``, see :mod:`tdgen.envs.maze`) or, through the
     optional envpool backend, ``"atari:<task>"`` / ``"procgen:<game>"`` with options
     after a ``?`` (``"procgen:coinrun?num_levels=10&start_level=0"``; see
-    :func:`~tdgen.envs.envpool.make_envpool_env`).  An unknown name raises :class:`UnknownEnvError`
-    listing the known ones; a missing backend :class:`MissingBackendError`.
+    :func:`~tdgen.envs.envpool.make_envpool_env`).  An unknown name raises
+    :class:`~tdgen.envs.interface.UnknownEnvError` listing the known ones; a missing backend
+    :class:`~tdgen.envs.interface.MissingBackendError`.
     """
     text("name", name)
     positive_int("num_envs", num_envs)
@@ -70,7 +78,7 @@ def make_env(name: str, num_envs: int = 1) -> Env:
     )
 
 
-UNSEEN_LEVELS_START = 1_000_000  # first level key of the unseen (test) levels
+UNSEEN_LEVELS_START = 1_000_000  #: first level key of the unseen (test) levels
 
 
 def level_split(game: str, train_levels: int, test_levels: int) -> tuple[str, str, int]:

@@ -95,7 +95,7 @@ def make_envpool_env(suite: str, task: str, num_envs: int) -> Env:
     MinAtar: envpool resets a finished environment on the *next* step (that step
     ignores its action and returns the first frame with reward 0; ``done`` marks the
     last frame of an episode, and ``info["reset_step"]`` marks these reset steps), and
-    a pool cannot be vmapped over several seeds (see :func:`_single_pool`).
+    a pool cannot be vmapped over several seeds (see ``_single_pool``).
     """
     name = f"{suite}:{task}"
     base, options = parse_env_options(task, name)  # a malformed name fails even without the backend

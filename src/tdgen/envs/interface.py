@@ -13,7 +13,8 @@ first observation of the next episode).  ``info`` holds ``terminated`` and
 ``episode_length``: the undiscounted return and length of the episode that has just
 ended, valid where ``done``.  Observations are handed out as ``uint8`` (4× smaller than
 ``float32`` in a replay buffer); networks cast them.  envpool backends also set
-``info["reset_step"]`` (see :mod:`tdgen.envs.envpool`).
+``info["reset_step"]`` (see :mod:`tdgen.envs.envpool`): read it with :func:`reset_step`
+and :func:`terminal`, which hold for every backend.
 
 Environment names may carry options after a ``?`` (``"procgen:coinrun?num_levels=10"``),
 parsed by :func:`parse_env_options`.
@@ -23,11 +24,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 from flax import struct
 
 
@@ -61,10 +63,32 @@ class Env:
     vmappable: bool = True  # False for one envpool pool: see vmap_over
 
 
+def reset_step(done: jax.Array, info: Mapping[str, jax.Array]) -> jax.Array:
+    """Which steps were envpool reset steps, ``bool[N]``: ``info["reset_step"]``, or all false.
+
+    On a reset step an envpool environment ignored its action and moved from an
+    episode's last frame to the next episode's first (:mod:`tdgen.envs.envpool`); JAX
+    backends reset within the step that ends an episode and have none.  ``done`` gives
+    the shape of the all-false answer; ``info`` is a step's ``info`` or any mapping that
+    may hold ``"reset_step"`` (a rollout's record, say).
+    """
+    return info.get("reset_step", jnp.zeros_like(done))
+
+
+def terminal(done: jax.Array, info: Mapping[str, jax.Array]) -> jax.Array:
+    """Steps to treat as terminal, ``bool[N]``: ``d̃ = done ∨ reset_step`` (just ``done`` without envpool).
+
+    An envpool reset step starts from an episode's last frame, a terminal state, so
+    nothing may bootstrap from its observation: a TD target ``r + γ (1 − d̃) V(x')``
+    (:mod:`tdgen.rl.td`) uses ``d̃``.  ``info``: as in :func:`reset_step`.
+    """
+    return jnp.logical_or(done, info["reset_step"]) if "reset_step" in info else done
+
+
 def vmap_over(fn: Callable, env: Env, in_axes: int | tuple[int | None, ...] | None = 0) -> Callable:
     """``jax.vmap(fn, in_axes)`` for a ``fn`` that plays in ``env``; for one envpool pool, the same map in sequence.
 
-    A pool cannot be vmapped (:func:`_single_pool`), but its episodes can be played one
+    A pool cannot be vmapped (see ``envpool._single_pool``), but its episodes can be played one
     application after another: then ``fn`` is mapped with ``jax.lax.map`` over the
     leading axis of the arguments whose ``in_axes`` is 0 (the others are shared).  The
     result has the same shape either way, ``[n, *out]``; in sequence the applications
@@ -104,7 +128,7 @@ INTEGER_OPTIONS = {
 def parse_env_options(task: str, env_name: str | None = None) -> tuple[str, dict[str, int | float | bool | str]]:
     """Split ``"coinrun?num_levels=10&start_level=0"`` into the task and its options (int, float, bool or str).
 
-    A key given twice, or an :data:`INTEGER_OPTIONS` value that is no integer or too small, raises a
+    A key given twice, or an ``INTEGER_OPTIONS`` value that is no integer or too small, raises a
     ``ValueError`` naming the option and ``env_name`` (default: ``task``).
     """
     where = task if env_name is None else env_name

@@ -1,4 +1,4 @@
-"""jaxued's Maze on a fixed bank of procedurally generated levels, behind :class:`tdgen.envs.Env`.
+"""jaxued's Maze on a fixed bank of procedurally generated levels, behind :class:`~tdgen.envs.interface.Env`.
 
 The Maze of ``jaxued`` (Coward et al., 2024, "JaxUED: A simple and useable UED
 library in Jax") is a 13×13 minigrid-style maze with 25 wall cells; the agent sees a
@@ -7,7 +7,7 @@ library in Jax") is a 13×13 minigrid-style maze with 25 wall cells; the agent s
 ``fold_in(PRNGKey(LEVEL_SEED), i)``, so a level *set* is a range of integers, as in
 ProcGen: ``start_level`` and ``num_levels``.  Training on ``maze?num_levels=100&start_level=0``
 and testing on ``maze?num_levels=1000&start_level=1000000`` compares seen with unseen
-levels (:func:`make_env` builds both from these names).
+levels (:func:`~tdgen.envs.make_env` builds both from these names).
 
 jaxued's own automatic-reset wrappers call ``jax.tree_map``, which current JAX no
 longer has; here the level bank is generated once (``[num_levels]`` leaves) and a
@@ -48,7 +48,7 @@ def maze_name(start_level: int, num_levels: int) -> str:
 def parse_maze_name(name: str) -> tuple[int, int]:
     """``(start_level, num_levels)`` of a name made by :func:`maze_name`; a ``ValueError`` naming the fault otherwise.
 
-    Options are parsed by :func:`~tdgen.envs.parse_env_options`, which rejects a repeated key and a level
+    Options are parsed by :func:`~tdgen.envs.interface.parse_env_options`, which rejects a repeated key and a level
     count or start that is no integer (``num_levels=true``, ``num_levels=2.5``) or negative.
     """
     usage = f"expected '{NAME}?num_levels=N&start_level=S' with N >= 1 and S >= 0"

@@ -40,8 +40,7 @@ def grid_heatmap(ax: plt.Axes, env: TabularEnv, f: np.ndarray, title: str = "", 
     """
     grid = env.to_grid(np.real(f))
     limit = np.nanmax(np.abs(grid)) or 1.0
-    cmap = plt.get_cmap("RdBu_r" if symmetric else "viridis").copy()
-    cmap.set_bad("0.55")
+    cmap = plt.get_cmap("RdBu_r" if symmetric else "viridis").with_extremes(bad="0.55")
     kwargs = {"vmin": -limit, "vmax": limit} if symmetric else {}
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, interpolation="nearest", **kwargs)
     ax.set_xticks([])

@@ -28,32 +28,26 @@ SEEDS_KEY, LEVEL_SEEDS_KEY = 0, 10  # the seeds' keys are split from PRNGKey(SEE
 def agent_config(profile: Profile, algorithm: str, game: str) -> ppo.PPOConfig | dqn.DQNConfig:
     """The config of the ``algorithm`` (``"PPO"`` or ``"DQN"``) agents on ``game`` at ``profile``.
 
-    * A level-based game of claim 5 (``profile.distill.level_games``, PPO only): PPO
-      with the distillation budget's settings on the game's training levels
-      (:func:`tdgen.envs.level_split`).
-    * A game of claim 4 (``profile.interference.games``): the agents' budget on that
-      game (:meth:`~tdgen.profiles.InterferenceBudget.agent_budget`: whole for the first).
-    * Any other game (claim 3's Breakout-MinAtar at ``paper``): the agents' budget.
+    :meth:`PPOConfig.from_budget <tdgen.rl.ppo.PPOConfig.from_budget>` or
+    :meth:`DQNConfig.from_budget <tdgen.rl.dqn.DQNConfig.from_budget>` of
+
+    * on a level-based game of claim 5 (``profile.distill.level_games``, PPO only): the
+      teachers' budget (:meth:`~tdgen.profiles.DistillBudget.teacher_budget`) on the
+      game's training levels (:func:`tdgen.envs.level_split`);
+    * on a game of claim 4 (``profile.interference.games``): the agents' budget on that
+      game (:meth:`~tdgen.profiles.InterferenceBudget.agent_budget`: whole for the first);
+    * on any other game (claim 3's Breakout-MinAtar at ``paper``): the agents' budget
+      (:class:`~tdgen.profiles.AgentBudget`).
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {algorithm!r}")
+    agents = profile.agents
     if game in profile.distill.level_games:
         if algorithm != "PPO":
             raise ValueError(f"the level-based game {game!r} has PPO agents only, not {algorithm}")
-        budget = profile.distill
-        return ppo.PPOConfig(
-            env_name=level_split(game, budget.train_levels, budget.test_levels)[0],
-            total_timesteps=budget.ppo_timesteps,
-            num_envs=budget.ppo_num_envs,
-            num_steps=budget.ppo_num_steps,
-            update_epochs=budget.ppo_update_epochs,
-            num_minibatches=budget.ppo_num_minibatches,
-            gamma=budget.ppo_gamma,
-            learning_rate=budget.ppo_learning_rate,
-            num_checkpoints=profile.agents.checkpoints,
-        )
-    agents = profile.agents
-    if game in profile.interference.games:
+        agents = profile.distill.teacher_budget(agents)
+        game = level_split(game, profile.distill.train_levels, profile.distill.test_levels)[0]
+    elif game in profile.interference.games:
         agents = profile.interference.agent_budget(agents, game)
     config_class, _ = ALGORITHMS[algorithm]
     return config_class.from_budget(agents, game)
@@ -75,7 +69,7 @@ def agent_rngs(profile: Profile, game: str) -> jax.Array:
 def trained_agents(profile: Profile, algorithm: str, game: str, progress: bool = True) -> Run:
     """The ``algorithm`` agents on ``game`` at ``profile``, trained once and then loaded from ``cache/<profile>/``.
 
-    :func:`~tdgen.rl.train_seeds` with :func:`agent_config` and
+    :func:`train_seeds` with :func:`agent_config` and
     :func:`agent_rngs`: leaves ``[seeds, ...]``, parameters at every checkpoint.
     ``progress`` shows a training bar.
     """
@@ -98,8 +92,8 @@ def train_seeds(
     """Train (or load) a run per key of ``rngs`` with :func:`~tdgen.rl.runner.run_cached`: leaves ``[seeds, ...]``.
 
     MinAtar and other JAX environments: one call, the seeds vmapped.  envpool
-    environments (:func:`is_envpool`): one call per seed, each with its own pool whose
-    seed is the seed's index (:func:`seeded_env_name`, so the environments differ
+    environments (:func:`~tdgen.envs.envpool.is_envpool`): one call per seed, each with its own pool whose
+    seed is the seed's index (:func:`~tdgen.envs.envpool.seeded_env_name`, so the environments differ
     between seeds and the name in the cache key pins them), stacked with
     :func:`stack_runs`.  Each seed is then cached on its own: an interrupted study
     keeps its finished seeds.  ``kwargs`` go to ``run_cached``.

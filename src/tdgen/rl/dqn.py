@@ -1,10 +1,12 @@
 """DQN (Mnih et al., 2015, "Human-level control through deep RL") on MinAtar, after PureJaxRL's ``dqn.py``.
 
 One update steps each of ``num_envs`` environments once with an ε-greedy policy
-(ε annealed linearly from ``eps_start`` to ``eps_finish`` over ``eps_anneal_steps``
-environment steps), adds the transitions to an on-device flashbax replay buffer —
-observations stored once, as ``uint8`` — and, once ``learning_starts`` steps have been
-collected, takes ``gradient_steps`` Adam steps on the Huber loss of
+(:func:`~tdgen.rl.policies.epsilon_greedy_actions`, ε annealed linearly from
+``eps_start`` to ``eps_finish`` over ``eps_anneal_steps`` environment steps), adds
+the transitions to an on-device flashbax replay buffer — observations stored once, as
+``uint8`` — and, once ``learning_starts`` steps have been collected, takes
+``gradient_steps`` Adam steps on the Huber loss of Q_θ(s, a) against the target
+(:func:`~tdgen.rl.td.q_learning_target`)
 
     y = r + γ (1 − d) max_a' Q_θ⁻(s', a')
 
@@ -16,7 +18,7 @@ pure, jit-compiled ``train(rng)`` — one ``lax.scan`` — to be vmapped over se
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import flashbax as fbx
@@ -25,11 +27,13 @@ import jax.numpy as jnp
 import optax
 from flax.training.train_state import TrainState
 
-from tdgen.envs import EnvState, make_env
+from tdgen.envs import EnvState, make_env, terminal
 from tdgen.profiles import AgentBudget
 from tdgen.rl.networks import QNetwork
+from tdgen.rl.policies import epsilon_greedy_actions
 from tdgen.rl.runner import Run, Trainer, episode_metrics
 from tdgen.rl.runner import make_train as make_scan_train
+from tdgen.rl.td import q_learning_target
 from tdgen.validate import check_fields, positive_float, positive_int, probability, text
 
 
@@ -91,24 +95,19 @@ class DQNConfig:
 
     @classmethod
     def from_budget(cls, budget: AgentBudget, env_name: str = "Breakout-MinAtar") -> DQNConfig:
-        """The DQN config of a profile's :class:`~tdgen.profiles.AgentBudget` (other fields at their defaults)."""
+        """The DQN config of a profile's :class:`~tdgen.profiles.AgentBudget`: its DQN steps, environments,
+        checkpoints and :class:`~tdgen.profiles.DQNHyperparameters` (other fields at their defaults)."""
         return cls(
             env_name=env_name,
             total_timesteps=budget.dqn_timesteps,
             num_envs=budget.dqn_num_envs,
-            buffer_size=budget.dqn_buffer_size,
-            batch_size=budget.dqn_batch_size,
-            gradient_steps=budget.dqn_gradient_steps,
-            learning_rate=budget.dqn_learning_rate,
-            eps_finish=budget.dqn_eps_finish,
-            eps_anneal_steps=budget.dqn_eps_anneal_steps,
-            learning_starts=budget.dqn_learning_starts,
             num_checkpoints=budget.checkpoints,
+            **asdict(budget.dqn),
         )
 
     @property
     def num_updates(self) -> int:
-        """Updates actually run: whole chunks of ``num_updates // num_checkpoints`` updates."""
+        """Updates actually run, in whole chunks of ``num_updates // num_checkpoints`` updates."""
         return self.total_timesteps // self.num_envs // self.num_checkpoints * self.num_checkpoints
 
 
@@ -135,8 +134,7 @@ def q_learning_loss(
 ) -> jax.Array:
     """Mean Huber loss of Q_θ(s, a) against r + γ (1 − d) max_a' Q_θ⁻(s', a') on a minibatch ``[B]``."""
     q = jnp.take_along_axis(apply(params, first["obs"]), first["action"][:, None], axis=-1)[:, 0]
-    next_q = apply(target_params, second["obs"]).max(-1)
-    target = first["reward"] + gamma * (1.0 - first["done"]) * next_q
+    target = q_learning_target(first["reward"], first["done"], apply(target_params, second["obs"]), gamma)
     return optax.huber_loss(q, jax.lax.stop_gradient(target)).mean()
 
 
@@ -182,13 +180,10 @@ def make_trainer(config: DQNConfig) -> Trainer:
     def update(state: DQNState) -> tuple[DQNState, dict[str, jax.Array]]:
         rng, act_key, explore_key, step_key, learn_key = jax.random.split(state.rng, 5)
         q = network.apply(state.train_state.params, state.obs)
-        random_action = jax.random.randint(act_key, (config.num_envs,), 0, env.num_actions)
-        explore = jax.random.uniform(explore_key, (config.num_envs,)) < epsilon(state.updates * config.num_envs, config)
-        action = jnp.where(explore, random_action, q.argmax(-1))
+        eps = epsilon(state.updates * config.num_envs, config)
+        action = epsilon_greedy_actions(q, eps, explore_key, act_key)
         obs, env_state, reward, done, info = env.step(step_key, state.env_state, action)
-        # envpool's reset steps start from an episode's last frame, a terminal state: no bootstrap from it
-        terminal = jnp.logical_or(done, info["reset_step"]) if "reset_step" in info else done
-        item = {"obs": state.obs, "action": action, "reward": reward, "done": terminal.astype(jnp.float32)}
+        item = {"obs": state.obs, "action": action, "reward": reward, "done": terminal(done, info).astype(jnp.float32)}
         buffer_state = buffer.add(state.buffer_state, item)
         updates = state.updates + 1
         train_state, loss = jax.lax.cond(

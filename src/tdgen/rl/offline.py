@@ -7,13 +7,14 @@ same optimiser, minibatches and budget, differing only in the regression target 
 ``Q(x_t, a_t)``:
 
 * ``"td"``: ``y_t = r_t + γ (1 − d_t) max_a Q_θ⁻(x_{t+1}, a)``, θ⁻ copied from θ every
-  ``target_every`` steps (offline DQN, i.e. fitted Q-iteration);
+  ``target_every`` steps (offline DQN, i.e. fitted Q-iteration;
+  :func:`~tdgen.rl.td.q_learning_target`);
 * ``"mc"``: the discounted return ``G_t = r_t + γ (1 − d_t) G_{t+1}`` of the episode the
   transition belongs to (plain regression, no bootstrapping).
 
-Both minimise ``½ (Q(x_t, a_t) − y_t)²`` with Adam and keep the parameters at
-evenly spaced checkpoints, on which the update matrices of :mod:`tdgen.interference`
-are computed.
+Both minimise ``½ (Q(x_t, a_t) − y_t)²`` with Adam (:func:`~tdgen.rl.fit.gradient_steps`)
+and keep the parameters at evenly spaced checkpoints, on which the update matrices of
+:mod:`tdgen.interference` are computed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from tdgen.rl.fit import gradient_steps
+from tdgen.rl.td import q_learning_target
 from tdgen.validate import positive_float, positive_int, probability
 
 Targets = Literal["td", "mc"]
@@ -42,7 +45,7 @@ def make_offline_fit(
 ) -> Callable[[jax.Array, Any, dict[str, jax.Array]], Any]:
     """``fit(rng, params, data) -> params`` at ``num_checkpoints + 1`` points (leaves ``[C + 1, ...]``).
 
-    ``data``: :func:`transitions`.  ``targets`` picks the regression target (see the
+    ``data``: :func:`~tdgen.rl.td.transitions`.  ``targets`` picks the regression target (see the
     module docstring); everything else — Adam, minibatches drawn from ``rng``, budget — is
     shared, so two fits with the same ``rng`` and ``params`` differ only in the targets.
     One jit-able ``lax.scan``; vmap it over seeds.
@@ -67,32 +70,20 @@ def make_offline_fit(
         if targets == "mc":
             y = batch["mc_return"]
         else:
-            y = batch["reward"] + gamma * (1.0 - batch["done"]) * apply(target_params, batch["next_obs"]).max(-1)
+            y = q_learning_target(batch["reward"], batch["done"], apply(target_params, batch["next_obs"]), gamma)
         return 0.5 * jnp.mean((q - jax.lax.stop_gradient(y)) ** 2)
 
     def fit(rng: jax.Array, params: Any, data: dict[str, jax.Array]) -> Any:
         size = data["obs"].shape[0]
 
-        def step(carry, inputs):
-            params, target_params, opt_state = carry
-            key, index = inputs
+        def minibatch_loss(params: Any, target_params: Any, key: jax.Array) -> jax.Array:
             batch = jax.tree.map(lambda x: x[jax.random.randint(key, (batch_size,), 0, size)], data)
-            grads = jax.grad(loss)(params, target_params, batch)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            params = optax.apply_updates(params, updates)
-            target_params = jax.tree.map(
-                lambda p, t: jnp.where((index + 1) % target_every == 0, p, t), params, target_params
-            )
-            return (params, target_params, opt_state), None
+            return loss(params, target_params, batch)
 
-        def chunk(carry, keys_and_indices):
-            carry, _ = jax.lax.scan(step, carry, keys_and_indices)
-            return carry, carry[0]
-
-        per_chunk = num_steps // num_checkpoints
-        keys = jax.random.split(rng, num_steps).reshape((num_checkpoints, per_chunk, -1))
-        indices = jnp.arange(num_steps).reshape((num_checkpoints, per_chunk))
-        _, later = jax.lax.scan(chunk, (params, params, tx.init(params)), (keys, indices))
-        return jax.tree.map(lambda p0, p: jnp.concatenate([p0[None], p]), params, later)
+        keys = jax.random.split(rng, num_steps)
+        fitted = gradient_steps(
+            minibatch_loss, tx, params, keys, target_every=target_every, checkpoints=num_checkpoints
+        )
+        return fitted.records
 
     return fit

@@ -1,7 +1,7 @@
 """PPO (Schulman et al., 2017, "Proximal Policy Optimization Algorithms"), after PureJaxRL's ``ppo.py``.
 
 One update collects ``num_steps`` transitions from each of ``num_envs`` environments,
-computes GAE(λ) advantages (Schulman et al., 2016)
+computes GAE(λ) advantages (Schulman et al., 2016; :func:`~tdgen.rl.td.gae`)
 
     δ_t = r_t + γ (1 − d_t) V(s_{t+1}) − V(s_t),    A_t = δ_t + γ λ (1 − d_t) A_{t+1},
 
@@ -17,7 +17,7 @@ returns R = A + V_old.  :func:`make_train` gives a pure, jit-compiled
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import jax
@@ -25,11 +25,12 @@ import jax.numpy as jnp
 import optax
 from flax.training.train_state import TrainState
 
-from tdgen.envs import EnvState, make_env
+from tdgen.envs import EnvState, make_env, terminal
 from tdgen.profiles import AgentBudget
 from tdgen.rl.networks import ActorCritic
 from tdgen.rl.runner import Run, Trainer, episode_metrics
 from tdgen.rl.runner import make_train as make_scan_train
+from tdgen.rl.td import gae
 from tdgen.validate import boolean, check_fields, nonnegative_float, positive_float, positive_int, probability, text
 
 
@@ -82,21 +83,19 @@ class PPOConfig:
 
     @classmethod
     def from_budget(cls, budget: AgentBudget, env_name: str = "Breakout-MinAtar") -> PPOConfig:
-        """The PPO config of a profile's :class:`~tdgen.profiles.AgentBudget` (other fields at their defaults)."""
+        """The PPO config of a profile's :class:`~tdgen.profiles.AgentBudget`: its PPO steps, environments,
+        checkpoints and :class:`~tdgen.profiles.PPOHyperparameters` (other fields at their defaults)."""
         return cls(
             env_name=env_name,
             total_timesteps=budget.ppo_timesteps,
             num_envs=budget.ppo_num_envs,
-            num_steps=budget.ppo_num_steps,
-            num_minibatches=budget.ppo_num_minibatches,
-            learning_rate=budget.ppo_learning_rate,
-            clip_eps=budget.ppo_clip_eps,
             num_checkpoints=budget.checkpoints,
+            **asdict(budget.ppo),
         )
 
     @property
     def num_updates(self) -> int:
-        """Updates actually run: whole chunks of ``num_updates // num_checkpoints`` updates."""
+        """Updates actually run, in whole chunks of ``num_updates // num_checkpoints`` updates."""
         per_update = self.num_envs * self.num_steps
         return self.total_timesteps // per_update // self.num_checkpoints * self.num_checkpoints
 
@@ -111,7 +110,7 @@ class Transition(NamedTuple):
     reward: jax.Array
     done: jax.Array
     episode_return: jax.Array
-    terminal: jax.Array  # ``done``, and envpool's reset steps (which start from an episode's last frame)
+    terminal: jax.Array  # tdgen.envs.terminal(done, info): ``done``, or an envpool reset step
 
 
 class PPOState(NamedTuple):
@@ -121,22 +120,6 @@ class PPOState(NamedTuple):
     env_state: EnvState
     obs: jax.Array
     rng: jax.Array
-
-
-def gae(
-    values: jax.Array, rewards: jax.Array, dones: jax.Array, last_value: jax.Array, gamma: float, lam: float
-) -> tuple[jax.Array, jax.Array]:
-    """GAE(λ) advantages and λ-returns, ``[T, N] -> ([T, N], [T, N])`` (``dones[t]``: the step t ended an episode)."""
-
-    def backward(carry, t):
-        next_adv, next_value = carry
-        value, reward, done = t
-        delta = reward + gamma * next_value * (1.0 - done) - value
-        adv = delta + gamma * lam * (1.0 - done) * next_adv
-        return (adv, value), adv
-
-    _, adv = jax.lax.scan(backward, (jnp.zeros_like(last_value), last_value), (values, rewards, dones), reverse=True)
-    return adv, adv + values
 
 
 def ppo_loss(
@@ -182,8 +165,9 @@ def make_trainer(config: PPOConfig) -> Trainer:
         action = jax.random.categorical(act_key, logits)
         log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
         obs, env_state, reward, done, info = env.step(step_key, state.env_state, action)
-        terminal = jnp.logical_or(done, info["reset_step"]) if "reset_step" in info else done
-        transition = Transition(state.obs, action, log_prob, value, reward, done, info["episode_return"], terminal)
+        transition = Transition(
+            state.obs, action, log_prob, value, reward, done, info["episode_return"], terminal(done, info)
+        )
         return PPOState(state.train_state, env_state, obs, rng), transition
 
     def update(state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:

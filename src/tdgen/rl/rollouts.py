@@ -1,7 +1,8 @@
 """Playing a policy in a batch of environments: one rollout, and what is read off it.
 
 * :func:`rollout` – ``num_steps`` steps of a :mod:`policy <tdgen.rl.policies>` in an
-  :class:`~tdgen.envs.Env`, every transition kept (``[T, num_envs, ...]``);
+  :class:`~tdgen.envs.interface.Env`, every transition kept (``[T, num_envs, ...]``);
+  :func:`play` is the same loop, also handing back the observation after the last step;
 * :func:`random_transitions` – one transition per environment after uniformly random warm-up play;
 * :func:`first_episode_returns`, :func:`mean_episode_return`, :func:`visited_states`,
   :func:`actor_critic_returns` – returns and states of a rollout.
@@ -15,18 +16,18 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from tdgen.envs import Env, make_env, vmap_over
-from tdgen.rl.policies import Policy, softmax_policy
+from tdgen.envs import Env, make_env, reset_step, terminal, vmap_over
+from tdgen.rl.policies import Policy, softmax_policy, uniform_random
 
 
-def rollout(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array) -> dict[str, jax.Array]:
-    """Run ``policy`` for ``num_steps`` steps in ``env`` (``num_envs`` copies, automatic resets).
+def play(
+    env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array
+) -> tuple[dict[str, jax.Array], jax.Array]:
+    """:func:`rollout`, and the observation after its last step, ``[num_envs, ...]``.
 
-    Returns ``obs`` ``[num_steps, num_envs, ...]`` (the observation each action was
-    taken on), ``action``, ``reward``, ``done`` and ``reset_step``
-    ``[num_steps, num_envs]``; ``reset_step`` marks envpool's reset steps (their
-    ``obs`` is the last frame of an episode and their action is ignored; always false
-    for JAX environments).  Jit-able (``num_steps`` and ``env`` static).
+    Keys: ``(reset_key, run_key) = split(rng)``; step ``t`` splits key ``t`` of
+    ``split(run_key, num_steps)`` into the policy's key and the environment's.
+    Jit-able (``num_steps`` and ``env`` static).
     """
     reset_key, run_key = jax.random.split(rng)
     obs, state = env.reset(reset_key)
@@ -36,12 +37,24 @@ def rollout(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Arra
         act_key, step_key = jax.random.split(key)
         action = policy(params, act_key, obs)
         next_obs, state, reward, done, info = env.step(step_key, state, action)
-        reset_step = info.get("reset_step", jnp.zeros_like(done))
-        out = {"obs": obs, "action": action, "reward": reward, "done": done, "reset_step": reset_step}
+        out = {"obs": obs, "action": action, "reward": reward, "done": done, "reset_step": reset_step(done, info)}
         return (next_obs, state), out
 
-    _, out = jax.lax.scan(step, (obs, state), jax.random.split(run_key, num_steps))
-    return out
+    (last_obs, _), out = jax.lax.scan(step, (obs, state), jax.random.split(run_key, num_steps))
+    return out, last_obs
+
+
+def rollout(env: Env, policy: Policy, params: Any, num_steps: int, rng: jax.Array) -> dict[str, jax.Array]:
+    """Run ``policy`` for ``num_steps`` steps in ``env`` (``num_envs`` copies, automatic resets).
+
+    Returns ``obs`` ``[num_steps, num_envs, ...]`` (the observation each action was
+    taken on), ``action``, ``reward``, ``done`` and ``reset_step``
+    ``[num_steps, num_envs]``; ``reset_step`` marks envpool's reset steps (their
+    ``obs`` is the last frame of an episode and their action is ignored; always false
+    for JAX environments, :func:`~tdgen.envs.interface.reset_step`).  Jit-able
+    (``num_steps`` and ``env`` static); :func:`play` also returns the last observation.
+    """
+    return play(env, policy, params, num_steps, rng)[0]
 
 
 def first_episode_returns(reward: jax.Array, done: jax.Array) -> jax.Array:
@@ -74,7 +87,7 @@ def actor_critic_returns(apply: Callable, networks: Any, env: Env, num_steps: in
     Returns ``[T, M, 2]``: sampling from the policy (``[..., 0]``) and acting greedily
     (``[..., 1]``).  The ``M`` networks of a row share their keys (a teacher and its
     students meet the same levels and noise) — except in an envpool pool, which they
-    play one after another (:func:`~tdgen.envs.vmap_over`), each on the next episodes.
+    play one after another (:func:`~tdgen.envs.interface.vmap_over`), each on the next episodes.
     """
 
     def mean_return(params: Any, key: jax.Array, greedy: jax.Array) -> jax.Array:
@@ -93,34 +106,24 @@ def random_transitions(env_name: str, n_states: int, warmup_steps: int, rng: jax
     Each environment first plays ``warmup_steps`` random steps (resetting when an
     episode ends, so the environments are at different stages), then one more step is
     recorded: ``obs`` and ``next_obs`` ``uint8[n, ...]``, ``action`` ``int[n]``,
-    ``reward`` and ``done`` ``float32[n]``.
+    ``reward`` and ``done`` ``float32[n]`` — the last step of :func:`play` with
+    :func:`~tdgen.rl.policies.uniform_random` for ``warmup_steps + 1`` steps.
 
     envpool (Atari, ProcGen) runs as one batch here too (no vmap over seeds); its pool
     is seeded when made, so ``rng`` draws only the random actions.  Where the recorded
     step is one of envpool's reset steps, its ``obs`` is an episode's last frame, a
-    terminal state: ``done`` is set (so its TD target is its reward, 0).
+    terminal state: ``done`` is set (:func:`~tdgen.envs.interface.terminal`, so its TD
+    target is its reward, 0).
     """
     if n_states < 2 or warmup_steps < 0:
         raise ValueError(f"need n_states >= 2 and warmup_steps >= 0, got {n_states} and {warmup_steps}")
     env = make_env(env_name, num_envs=n_states)
-    reset_key, play_key = jax.random.split(rng)
-    obs, state = env.reset(reset_key)
-
-    def random_step(carry, key):
-        obs, state = carry
-        action_key, step_key = jax.random.split(key)
-        action = jax.random.randint(action_key, (n_states,), 0, env.num_actions)
-        next_obs, state, reward, done, info = env.step(step_key, state, action)
-        if "reset_step" in info:  # envpool: this step restarted an episode from its last frame
-            done = jnp.logical_or(done, info["reset_step"])
-        return (next_obs, state), (obs, action, reward, next_obs, done)
-
-    keys = jax.random.split(play_key, warmup_steps + 1)
-    _, (obs, action, reward, next_obs, done) = jax.lax.scan(random_step, (obs, state), keys)
+    steps, next_obs = play(env, uniform_random(env.num_actions), None, warmup_steps + 1, rng)
+    last = jax.tree.map(lambda x: x[-1], steps)
     return {
-        "obs": obs[-1],
-        "action": action[-1],
-        "reward": reward[-1].astype(jnp.float32),
-        "next_obs": next_obs[-1],
-        "done": done[-1].astype(jnp.float32),
+        "obs": last["obs"],
+        "action": last["action"],
+        "reward": last["reward"].astype(jnp.float32),
+        "next_obs": next_obs,
+        "done": terminal(last["done"], last).astype(jnp.float32),
     }

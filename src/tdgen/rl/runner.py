@@ -44,6 +44,7 @@ import dataclasses
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import platform
 import shutil
@@ -57,12 +58,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import serialization
-from tqdm.auto import tqdm
 
 from tdgen.paths import atomic_write_bytes
 
+# Progress bars: tqdm.auto's Jupyter widget needs ipywidgets; without them tqdm.auto falls back to the text bar
+# only after a TqdmWarning that prints this machine's paths into the notebook (and the book's pages).
+if importlib.util.find_spec("ipywidgets") is None:
+    from tqdm.std import tqdm
+else:
+    from tqdm.auto import tqdm
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the tdgen package
-# The modules whose code trains an agent (see training_sources); their source is part of every cache key.
+#: The modules whose code trains an agent (see training_sources); their source is part of every cache key.
 TRAINING_MODULES = (
     "tdgen.envs",
     "tdgen.envs.envpool",
@@ -71,11 +78,13 @@ TRAINING_MODULES = (
     "tdgen.envs.minatar",
     "tdgen.rl.dqn",
     "tdgen.rl.networks",
+    "tdgen.rl.policies",
     "tdgen.rl.ppo",
     "tdgen.rl.runner",
+    "tdgen.rl.td",
     "tdgen.validate",
 )
-# The libraries whose versions are part of every cache key (envpool only where it is installed).
+#: The libraries whose versions are part of every cache key (envpool only where it is installed).
 LIBRARIES = ("jax", "jaxlib", "numpy", "flax", "optax", "gymnax", "flashbax", "jaxued", "envpool")
 MANIFEST, RESULT, STATE = "config.json", "result.msgpack", "state.msgpack"  # file names in a cache entry
 
@@ -274,8 +283,10 @@ def training_sources(package_dir: Path | None = None) -> list[Path]:
     """The source files of :data:`TRAINING_MODULES`, the modules whose code trains an agent, sorted.
 
     They are the trainers (:mod:`~tdgen.rl.ppo`, :mod:`~tdgen.rl.dqn`), their
-    networks, this runner, the environments (the :mod:`tdgen.envs` package but its tabular MDPs) and
-    the value checks these run (:mod:`tdgen.validate`).  Every tdgen module they import
+    networks, the ε-greedy choice and TD targets they share with the rest of the book
+    (:mod:`~tdgen.rl.policies`, :mod:`~tdgen.rl.td`), this runner, the environments
+    (the :mod:`tdgen.envs` package but its tabular MDPs) and the value checks these
+    run (:mod:`tdgen.validate`).  Every tdgen module they import
     is among them except :mod:`tdgen.profiles`, which reaches an agent only through its
     config, and :mod:`tdgen.paths`, which writes files.  ``package_dir`` is the ``tdgen``
     package folder (default: this one).
@@ -301,8 +312,8 @@ def source_hash(package_dir: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-# The source of the training code this process runs: hashed when the trainers import this module (later edits
-# on disk reach a process only when it restarts).  It is the ``source`` of every cache key.
+#: The hash of the training code this process runs, taken when the trainers import this module (later edits
+#: on disk reach a process only when it restarts).  It is the ``source`` of every cache key.
 SOURCE_HASH = source_hash()
 
 

@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tdgen import distillation
+from tdgen import distillation, interference
 from tdgen.envs import level_split, make_env
+from tdgen.profiles import get_profile
 from tdgen.rl import policies, rollouts
 from tdgen.rl.networks import ActorCritic, QNetwork
 
@@ -177,3 +178,121 @@ def test_policy_distillation_on_procgen_plays_one_pool_network_after_network():
     assert states.shape == (2, 12, 64, 64, 3) and losses.shape == (2, 2, 3)
     returns = rollouts.actor_critic_returns(net.apply, networks, make_env(unseen, 2), 5, jax.random.PRNGKey(3))
     assert returns.shape == (2, 3, 2) and np.isfinite(np.asarray(returns)).all()
+
+
+@pytest.fixture(scope="module")
+def q_row():
+    """Two teachers, each with two networks (itself and a perturbed copy): leaves ``[2, 2, ...]``, and their states."""
+    env = make_env("Breakout-MinAtar", 4)
+    net = QNetwork(env.num_actions)
+    obs, _ = env.reset(jax.random.PRNGKey(0))
+    teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
+    copies = jax.tree.map(lambda p: p + 0.05 * jnp.sign(p), teachers)
+    networks = jax.tree.map(lambda t, c: jnp.stack([t, c], axis=1), teachers, copies)
+    policy = policies.epsilon_greedy(net.apply, 0.1)
+    states = distillation.teacher_states(env, policy, teachers, 6, jax.random.PRNGKey(2))
+    return env, net, policy, teachers, networks, states
+
+
+def test_teacher_states_are_each_teachers_own_play(q_row):
+    env, _, policy, teachers, _, states = q_row
+    assert states.shape == (2, 6 * 4, *env.observation_shape)
+    key = jax.random.split(jax.random.PRNGKey(2), 2)[1]
+    second = jax.tree.map(lambda p: p[1], teachers)
+    np.testing.assert_array_equal(states[1], rollouts.visited_states(env, policy, second, 6, key))
+
+
+def test_distill_lengths_share_the_teacher_data_and_initialisations():
+    env = make_env("Breakout-MinAtar", 2)
+    net = QNetwork(env.num_actions)
+    obs, _ = env.reset(jax.random.PRNGKey(0))
+    teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
+    policy, loss = policies.epsilon_greedy(net.apply, 0.1), distillation.q_regression_loss
+    sizes = {"students": 2, "dataset_steps": 4, "batch_size": 4, "learning_rate": 1e-3}
+    budget = dataclasses.replace(get_profile("smoke").distill, **sizes)
+    networks, losses = distillation.distill_lengths(
+        net, teachers, policy, env, loss, (6, 2), budget, jax.random.PRNGKey(3)
+    )
+    assert sorted(losses) == [2, 6] and losses[6].shape == (2, 2, 6) and losses[2].shape == (2, 2, 2)
+    args = (net, teachers, policy, env, 4, 2, loss, 2, 4, 1e-3, jax.random.PRNGKey(3))
+    short, _, short_losses = distillation.distill_teachers(*args)
+    np.testing.assert_allclose(losses[2], short_losses, rtol=1e-6)
+    kernel = lambda tree: tree["params"]["Dense_0"]["kernel"]
+    assert kernel(networks).shape[:2] == (2, 1 + 2 * 2)  # the teacher, 2 students of 6 steps, 2 of 2 steps
+    np.testing.assert_allclose(kernel(networks)[:, 3:], kernel(short)[:, 1:], rtol=1e-6)
+    np.testing.assert_array_equal(kernel(networks)[:, 0], kernel(teachers))
+
+
+def test_noisy_returns_play_each_row_with_its_own_key(q_row):
+    env, _, policy, _, networks, _ = q_row
+    levels, rng = (0.0, 0.3), jax.random.PRNGKey(4)
+    returns = distillation.noisy_returns(env, policy, networks, distillation.bit_flip, levels, 15, rng)
+    assert returns.shape == (2, 2, 2)
+    params = jax.tree.map(lambda p: p[1, 0], networks)
+    acting = policies.perturbed(policy, lambda k, o: distillation.bit_flip(k, o, 0.3))
+    expected = rollouts.mean_episode_return(env, acting, params, 15, jax.random.split(rng, 2)[1])
+    np.testing.assert_allclose(returns[1, 0, 1], expected, rtol=1e-6)
+
+
+def test_noisy_agreement_is_one_without_noise_and_matches_action_agreement(q_row):
+    _, net, _, _, networks, states = q_row
+    rng = jax.random.PRNGKey(5)
+    agree = distillation.noisy_agreement(net.apply, networks, states, distillation.bit_flip, (0.0, 0.5), rng)
+    assert agree.shape == (2, 2, 2)
+    np.testing.assert_array_equal(agree[..., 0], 1.0)
+    params = jax.tree.map(lambda p: p[1, 1], networks)
+    key = jax.random.split(rng, 2)[1]
+    expected = distillation.action_agreement(net.apply, params, states[1], key, 0.5, distillation.bit_flip)
+    np.testing.assert_allclose(agree[1, 1, 1], expected)
+    chunked = distillation.noisy_agreement(net.apply, networks, states, distillation.bit_flip, (0.0, 0.5), rng, 3)
+    np.testing.assert_allclose(chunked, agree)
+
+
+def test_interpolation_consistency_walks_the_same_paths_for_a_row(q_row):
+    _, net, _, _, networks, states = q_row
+    rng = jax.random.PRNGKey(6)
+    switches, variation = distillation.interpolation_consistency(net.apply, networks, states, 5, 4, rng)
+    assert switches.shape == variation.shape == (2, 2)
+    ends = jax.random.randint(jax.random.split(rng, 2)[0], (2, 5), 0, states.shape[1])
+    paths = distillation.interpolation_paths(states[0][ends[0]], states[0][ends[1]], 4)
+    out = distillation.path_statistics(net.apply, jax.tree.map(lambda p: p[0, 1], networks), paths)
+    np.testing.assert_allclose(switches[0, 1], out["switches"].mean())
+    np.testing.assert_allclose(variation[0, 1], np.median(out["variation_ratio"]), rtol=1e-6)
+
+
+def test_interference_ratios_are_claim_4s_off_diagonal_ratios(q_row):
+    _, net, _, _, networks, _ = q_row
+    batch = rollouts.random_transitions("Breakout-MinAtar", 6, 3, jax.random.PRNGKey(7))
+    ratios = distillation.interference_ratios(net.apply, networks, batch, 0.99, 1e-3)
+    assert ratios.shape == (2, 2) and ratios.dtype == np.float64
+    params = jax.tree.map(lambda p: p[1, 0], networks)
+    u = interference.q_update_matrix(net.apply, params, batch=batch, gamma=0.99, learning_rate=1e-3)
+    np.testing.assert_allclose(ratios[1, 0], interference.off_diagonal_ratio(np.asarray(u)), rtol=1e-5)
+
+
+def test_distill_on_levels_returns_both_level_sets_and_modes():
+    sizes = {"students": 2, "dataset_envs": 2, "dataset_steps": 4, "distill_steps": 3, "batch_size": 4}
+    budget = dataclasses.replace(get_profile("smoke").distill, eval_episodes=2, **sizes)
+    train, unseen, _ = level_split("maze", 2, 3)
+    net = ActorCritic(make_env(train).num_actions)
+    obs, _ = make_env(train, 2).reset(jax.random.PRNGKey(0))
+    teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
+    returns, losses = distillation.distill_on_levels(
+        teachers, (train, unseen, 10), budget, jax.random.PRNGKey(2), jax.random.PRNGKey(3)
+    )
+    assert losses.shape == (2, 2, 3)
+    assert list(returns) == [(s, m) for s in distillation.LEVEL_SETS for m in distillation.ACTION_MODES]
+    assert all(r.shape == (2, 3) for r in returns.values())
+    # the teachers' returns do not depend on their students: the same keys per row
+    alone = rollouts.actor_critic_returns(
+        net.apply, jax.tree.map(lambda p: p[:, None], teachers), make_env(unseen, 2), 10, jax.random.PRNGKey(3)
+    )
+    np.testing.assert_allclose(returns["unseen", "greedy"][:, 0], alone[:, 0, 1], rtol=1e-6)
+
+
+def test_student_teacher_pairs_and_differences():
+    values = np.array([[1.0, 2.0, 4.0, 9.0], [10.0, 11.0, 7.0, 9.0]])  # [teachers, 1 + 2 students + 1 other]
+    np.testing.assert_array_equal(distillation.student_minus_teacher(values, 2), [1.0, 3.0, 1.0, -3.0])
+    student, teacher = distillation.student_teacher_pairs(values, 2)
+    np.testing.assert_array_equal(student, [2.0, 4.0, 11.0, 7.0])
+    np.testing.assert_array_equal(teacher, [1.0, 1.0, 10.0, 10.0])

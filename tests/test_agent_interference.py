@@ -1,4 +1,5 @@
-"""Probe transitions and the agents' update matrices (claim 4)."""
+"""Claim 4's agents: probe transitions, their update matrices, the TD-versus-MC control, and the seeds and
+checkpoints these are computed over (tdgen.rl.agents.train_seeds, over_runs)."""
 
 import dataclasses
 import importlib.util
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from tdgen import envs, interference
-from tdgen.rl import agents, rollouts, runner
+from tdgen.rl import agents, offline, rollouts, runner
 from tdgen.rl.networks import ActorCritic, QNetwork
 
 
@@ -52,6 +53,41 @@ def test_actor_critic_update_matrices(batch):
     for m in matrices.values():
         assert m.shape == (6, 6) and np.all(np.isfinite(m))
         assert interference.off_diagonal_ratio(np.asarray(m)) >= 0
+
+
+def stacked(network, keys, obs):
+    """Parameters initialised from ``keys [seeds, checkpoints, 2]``: leaves ``[seeds, checkpoints, ...]``."""
+    return jax.vmap(jax.vmap(lambda k: network.init(k, obs)))(keys)
+
+
+def test_agent_update_matrices_at_every_checkpoint(batch):
+    keys = jax.random.split(jax.random.PRNGKey(3), 4).reshape(2, 2, -1)
+    q_net, ac_net = QNetwork(3), ActorCritic(3)
+    q_params, ac_params = stacked(q_net, keys, batch["obs"]), stacked(ac_net, keys, batch["obs"])
+    out = interference.agent_update_matrices(q_net.apply, q_params, ac_net.apply, ac_params, batch, 0.9, 0.8, 1e-2)
+    assert tuple(out) == interference.AGENT_OUTPUTS
+    assert all(m.shape == (2, 2, 6, 6) for m in out.values())
+    one = jax.tree.map(lambda p: p[1, 0], q_params)
+    expected = interference.q_update_matrix(q_net.apply, one, batch, 0.9, 1e-2)
+    np.testing.assert_allclose(out["DQN Q"][1, 0], expected, rtol=1e-4, atol=1e-7)
+    one = jax.tree.map(lambda p: p[0, 1], ac_params)
+    expected = interference.actor_critic_update_matrices(ac_net.apply, one, batch, 0.8, 1e-2)
+    np.testing.assert_allclose(out["PPO actor log π"][0, 1], expected["actor"], rtol=1e-4, atol=1e-7)
+
+
+def test_td_mc_control_fits_the_same_networks_to_each_target(batch):
+    network = QNetwork(3)
+    params = network.init(jax.random.PRNGKey(4), batch["obs"])
+    env = envs.make_env("Breakout-MinAtar", 2)
+    data = interference.control_transitions(network.apply, params, env, 0.5, 150, 0.9, jax.random.PRNGKey(5))
+    assert set(data) == {"obs", "action", "reward", "done", "next_obs", "mc_return"}
+    assert 0 < data["obs"].shape[0] <= 2 * 149 and data["obs"].shape[1:] == (10, 10, 4)
+    fits = {k: offline.make_offline_fit(network.apply, k, 0.9, 4, 8, 1e-3, 2, 2) for k in ("td", "mc")}
+    keys = jax.random.PRNGKey(6), jax.random.PRNGKey(7)
+    ratios = interference.td_mc_control(network, fits, data, batch, *keys, inits=2, gamma=0.9, learning_rate=1e-2)
+    assert set(ratios) == {"td", "mc"} and ratios["td"].shape == ratios["mc"].shape == (2, 3)
+    np.testing.assert_array_equal(ratios["td"][:, 0], ratios["mc"][:, 0])  # the same fresh networks before fitting
+    assert not np.allclose(ratios["td"][:, -1], ratios["mc"][:, -1])  # then the targets differ
 
 
 def test_envpool_names_get_one_pool_seed_per_run():

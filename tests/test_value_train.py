@@ -1,4 +1,4 @@
-"""The network experiment: shapes, encodings and that both targets learn V^π."""
+"""Claim 2's network experiment (tdgen.dynamics.make_value_train): encodings, shapes, both targets learn V^π."""
 
 import jax
 import numpy as np
