@@ -54,7 +54,7 @@ book: $(STAMP)
 	@echo "Book built: open _build/html/index.html"
 
 test: lint
-	$(BIN)/python -m pytest -n auto tests --ignore=tests/browser tests/browser/test_page_checks.py
+	$(BIN)/python -m pytest -n auto --dist worksteal tests --ignore=tests/browser tests/browser/test_page_checks.py
 	$(BIN)/python -m tdgen.booktools check-pairs notebooks
 	TDGEN_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/*.ipynb
 	@if [ -f _build/html/index.html ]; then $(MAKE) --no-print-directory check-book; \
