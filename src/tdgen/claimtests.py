@@ -38,15 +38,15 @@ def mean_test(
     primary: bool = True,
 ) -> ClaimTest:
     """``mean(samples)`` over units, ``samples [units]``, with the bootstrap interval of the mean."""
-    samples = np.asarray(samples)
-    return ClaimTest(
+    return bootstrap_test(
         name,
         statistic,
-        float(samples.mean()),
-        stats.bootstrap_ci(samples, n_resamples=n_resamples),
-        ci_over,
+        samples,
+        np.mean,
         threshold,
         direction,
+        n_resamples=n_resamples,
+        ci_over=ci_over,
         primary=primary,
     )
 
@@ -68,14 +68,15 @@ def ratio_test(
     The units are resampled as pairs (:func:`tdgen.stats.ratio_of_means`).
     """
     pairs = np.stack([numerator, denominator], axis=1)
-    return ClaimTest(
+    return bootstrap_test(
         name,
         statistic,
-        stats.ratio_of_means(pairs),
-        stats.bootstrap_ci(pairs, stats.ratio_of_means, n_resamples=n_resamples),
-        ci_over,
+        pairs,
+        stats.ratio_of_means,
         threshold,
         direction,
+        n_resamples=n_resamples,
+        ci_over=ci_over,
         primary=primary,
     )
 
@@ -95,18 +96,17 @@ def spearman_test(
     """Spearman ρ between ``x [arms]`` and the mean over units of ``samples [units, arms]``.
 
     The interval is the percentile interval of ρ over bootstrap resamples of the units
-    (:func:`tdgen.stats.bootstrap_means`: each resample's means are one matrix product).
+    (:func:`of_means_test`).
     """
-    samples = np.asarray(samples)
-    boot = stats.bootstrap_means(samples, n_resamples)
-    return ClaimTest(
+    return of_means_test(
         name,
         statistic,
-        stats.spearman(x, samples.mean(axis=0)),
-        stats.percentile_interval(np.array([stats.spearman(x, b) for b in boot])),
-        ci_over,
+        samples,
+        lambda means: stats.spearman(x, means),
         threshold,
         direction,
+        n_resamples=n_resamples,
+        ci_over=ci_over,
         primary=primary,
     )
 
