@@ -433,8 +433,8 @@ def student_minus_teacher(values: np.ndarray, students: int) -> np.ndarray:
     students next (later columns, e.g. students of another length, are left out).  One
     difference per (teacher, student) pair, teacher-major.
     """
-    values = np.asarray(values)[:, : 1 + students]
-    return (values[:, 1:] - values[:, :1]).ravel()
+    student, teacher = student_teacher_pairs(values, students)
+    return student - teacher
 
 
 def student_teacher_pairs(values: np.ndarray, students: int) -> tuple[np.ndarray, np.ndarray]:
