@@ -15,6 +15,11 @@ def test_judge_uses_far_end_of_interval():
     assert stats.judge(float("nan"), None, 0.0, ">=") == stats.NOT_REPRODUCED
     with pytest.raises(ValueError, match="direction"):
         stats.judge(1.0, None, 0.0, ">")
+    # a range (fewer than 3 units) is never enough, wherever it lies
+    assert stats.judge(0.95, (0.91, 0.99), 0.9, ">=", "range") == stats.NOT_REPRODUCED
+    assert stats.judge(0.95, (0.91, 0.99), 0.9, ">=", "boot-t95") == stats.REPRODUCED
+    with pytest.raises(ValueError, match="judge: interval must be one of"):
+        stats.judge(0.95, (0.91, 0.99), 0.9, ">=", "percentile")
 
 
 def test_bootstrap_ci_brackets_the_mean():
@@ -28,7 +33,7 @@ def test_bootstrap_ci_brackets_the_mean():
 def test_record_and_load_claim_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("TDGEN_ROOT", str(tmp_path))
     tests = [
-        results.ClaimTest("a", "ρ", -0.9, (-0.95, -0.85), "seeds", -0.7, "<="),
+        results.ClaimTest("a", "ρ", -0.9, (-0.95, -0.85), "seeds", -0.7, "<=", interval="t99", units=3),
         results.ClaimTest("b", "ρ", 0.1, None, None, 0.5, ">=", primary=False),
     ]
     payload = results.record_claim(7, "Title", "Statement", "notebooks/07_x", "smoke", tests, figure=None)
@@ -36,6 +41,7 @@ def test_record_and_load_claim_round_trip(tmp_path, monkeypatch):
     assert on_disk == payload
     assert on_disk["verdict"] == "reproduced"  # the failing test is secondary
     assert [t["verdict"] for t in on_disk["tests"]] == ["reproduced", "not reproduced"]
+    assert [(t["interval"], t["units"]) for t in on_disk["tests"]] == [("t99", 3), ("none", None)]
     assert results.load_claims("smoke", tmp_path) == [payload]
     assert not list((tmp_path / "results" / "smoke").glob("*.tmp"))
 
@@ -68,6 +74,8 @@ def test_dashboard_lists_every_claim_with_numbers():
                 "threshold": 0.05,
                 "direction": "<=",
                 "primary": True,
+                "interval": "jackknife-basic95",
+                "units": 32,
                 "verdict": "reproduced",
             },
         ],
@@ -76,7 +84,7 @@ def test_dashboard_lists_every_claim_with_numbers():
     assert "{doc}`Claim 2 – TD fitting order </notebooks/02_x>`" in text
     assert "../figures/quick/f.png" in text
     assert "| 1 of 1 |" in text
-    assert "[0.01, 0.03]" in text and "≤ 0.05" in text
+    assert "| [0.01, 0.03] (jackknife-basic95; seeds) | 32 |" in text and "≤ 0.05" in text
     assert "No results" in dashboard.dashboard([], "paper")
 
 

@@ -9,8 +9,11 @@ import pytest
 from tdgen import compare, dashboard, provenance, results
 
 
-def _test(name="a", value=0.5, ci=(0.4, 0.6), threshold=0.3, direction=">=", primary=True) -> dict:
-    test = results.ClaimTest(name, "ρ", value, ci, "seeds" if ci else None, threshold, direction, primary)
+def _test(name="a", value=0.5, ci=(0.4, 0.6), threshold=0.3, direction=">=", primary=True, units=5) -> dict:
+    kind = "none" if ci is None else "range" if units < 3 else "t99" if units < 5 else "boot-t95"
+    test = results.ClaimTest(
+        name, "ρ", value, ci, "seeds" if ci else None, threshold, direction, primary, interval=kind, units=units
+    )
     return test.to_json()
 
 
@@ -62,6 +65,18 @@ def test_a_stored_test_verdict_that_its_numbers_contradict_is_an_error(tmp_path)
         (lambda c: c["tests"][0].update(value="0.5"), r"tests\[0\]\.value"),
         (lambda c: c["tests"][0].update(primary="yes"), r"tests\[0\]\.primary"),
         (lambda c: c["tests"][0].pop("name"), r"tests\[0\]\.name"),
+        (lambda c: c["tests"][0].pop("interval"), r"tests\[0\]\.interval"),  # a file from before issue 14
+        (lambda c: c["tests"][0].pop("units"), r"tests\[0\]\.units"),
+        (lambda c: c["tests"][0].update(interval="percentile95"), r"tests\[0\]\.interval"),
+        (lambda c: c["tests"][0].update(units=0), r"tests\[0\]\.units"),
+        (lambda c: c["tests"][0].update(units=True), r"tests\[0\]\.units"),
+        (lambda c: c["tests"][0].update(units=None), r"tests\[0\]\.units"),  # an interval needs its units
+        (lambda c: c["tests"][0].update(interval="none"), r"tests\[0\]\.interval"),  # but ci is an interval
+        (lambda c: c["tests"][0].update(units=2), r"tests\[0\]\.interval"),  # 2 units: a range, not boot-t95
+        (lambda c: c["tests"][0].update(units=4), r"tests\[0\]\.interval"),  # 4 units: a 99% kind
+        (lambda c: c["tests"][0].update(interval="t99"), r"tests\[0\]\.interval"),  # 5 units: a 95% kind
+        (lambda c: c["tests"][0].update(interval="range"), r"tests\[0\]\.interval"),  # 5 units: an interval
+        (lambda c: c.update(tests=[_test(ci=None) | {"interval": "t99"}]), r"tests\[0\]\.interval"),
         (lambda c: c.update(tests=[_test(primary=False)], verdict="not reproduced"), "tests"),
     ],
 )
@@ -102,10 +117,20 @@ def test_a_missing_value_or_interval_end_is_not_reproduced():
     assert results.claim_verdict([]) == "not reproduced"
 
 
+def test_a_range_is_never_reproduced_and_the_dashboard_says_range():
+    test = _test(value=0.9, ci=(0.8, 1.0), units=2)  # both units far beyond the threshold 0.3
+    assert test["interval"] == "range" and test["units"] == 2
+    assert results.test_verdict(test) == "not reproduced"
+    results.validate_claim(_claim(tests=[test]), Path("claim1.json"))
+    text = dashboard.dashboard([_claim(tests=[test, _test(name="b")])], "quick")
+    assert "| range [0.8, 1] | 2 |" in text
+    assert "| [0.4, 0.6] (boot-t95; seeds) | 5 |" in text
+
+
 def test_record_claim_writes_provenance_and_keeps_an_identical_rerun(tmp_path, monkeypatch):
     monkeypatch.setenv("TDGEN_ROOT", str(tmp_path))
     (tmp_path / provenance.LOCK_FILE).write_text("jax==0.0\n")
-    tests = [results.ClaimTest("a", "ρ", 0.5, (0.4, 0.6), "seeds", 0.3, ">=")]
+    tests = [results.ClaimTest("a", "ρ", 0.5, (0.4, 0.6), "seeds", 0.3, ">=", interval="boot-t95", units=5)]
     first = results.record_claim(1, "T", "S", "notebooks/01_x", "smoke", tests)
     path = tmp_path / "results" / "smoke" / "claim1.json"
     stored = path.read_bytes()
@@ -115,7 +140,7 @@ def test_record_claim_writes_provenance_and_keeps_an_identical_rerun(tmp_path, m
     assert p["wall_time_s"] >= 0 and "OPENBLAS_CORETYPE" in p["numeric_env"]
     results.record_claim(1, "T", "S", "notebooks/01_x", "smoke", tests)  # same numbers, same environment
     assert path.read_bytes() == stored
-    moved = [results.ClaimTest("a", "ρ", 0.51, (0.4, 0.6), "seeds", 0.3, ">=")]
+    moved = [results.ClaimTest("a", "ρ", 0.51, (0.4, 0.6), "seeds", 0.3, ">=", interval="boot-t95", units=5)]
     results.record_claim(1, "T", "S", "notebooks/01_x", "smoke", moved)
     assert json.loads(path.read_text())["tests"][0]["value"] == 0.51
 

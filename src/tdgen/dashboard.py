@@ -46,23 +46,39 @@ def summary_table(claims: list[dict], prefix: str = "../") -> str:
     return "\n".join(lines)
 
 
+def interval_cell(test: dict) -> str:
+    """A test's interval as a table cell: ``[low, high]`` with its kind and what it is over, ``range [min, max]``
+    where there were too few units for an interval, or an en dash where nothing was sampled."""
+    ci, kind = test["ci"], test.get("interval", "none")
+    if ci is None:
+        return "–"
+    ends = f"[{format_number(ci[0])}, {format_number(ci[1])}]"
+    if kind == "range":
+        return f"range {ends}"
+    over = f"; {test['ci_over']}" if test.get("ci_over") else ""
+    return f"{ends} ({kind}{over})"
+
+
 def details(claim: dict) -> str:
-    """A claim's statement and every recorded test with statistic, value, 95% CI, threshold and verdict."""
+    """A claim's statement and every recorded test with statistic, value, interval, units, threshold and verdict.
+
+    Intervals are 95% (99% with 3 or 4 units, :mod:`tdgen.stats`); with fewer than 3 independent
+    units a test shows the range over its units, marked ``range``, and is not reproduced.
+    """
     lines = [
         f"### {_link(claim)}: {_verdict(claim_verdict(claim['tests']))}",
         "",
         f"> {claim['statement']}",
         "",
-        "| Test | Statistic | Value | 95% CI | Needs | Verdict |",
-        "|---|---|---|---|---|---|",
+        "| Test | Statistic | Value | Interval | Units | Needs | Verdict |",
+        "|---|---|---|---|---|---|---|",
     ]
     for t in claim["tests"]:
-        ci = "–" if t["ci"] is None else f"[{format_number(t['ci'][0])}, {format_number(t['ci'][1])}]"
-        over = f" ({t['ci_over']})" if t["ci"] is not None and t.get("ci_over") else ""
         role = "" if t["primary"] else " (secondary)"
+        units = "–" if t.get("units") is None else str(t["units"])
         lines.append(
-            f"| {t['name']}{role} | {t['statistic']} | {format_number(t['value'])} | {ci}{over} "
-            f"| {_needs(t)} | {_verdict(test_verdict(t))} |"
+            f"| {t['name']}{role} | {t['statistic']} | {format_number(t['value'])} | {interval_cell(t)} "
+            f"| {units} | {_needs(t)} | {_verdict(test_verdict(t))} |"
         )
     return "\n".join(lines)
 

@@ -8,10 +8,20 @@ Schema (``results/<profile>/claim<N>.json``)::
      "tests": [{"name": ..., "statistic": ..., "value": float,
                 "ci": [lo, hi] | null, "ci_over": str | null,
                 "threshold": float, "direction": ">=" | "<=",
-                "primary": bool, "verdict": ...}, ...]}
+                "primary": bool, "interval": "boot-t95" | "t99" | ... | "range" | "none",
+                "units": int | null, "verdict": ...}, ...]}
 
 plus a ``provenance`` block (:func:`tdgen.provenance.collect`: commit, lock hash,
 package versions, device, CPU, profile, wall time).
+
+``interval`` names the kind of ``ci`` (:data:`tdgen.stats.INTERVAL_KINDS`) and ``units`` the
+number of independent units behind the test (seeds, teachers, runs).  They must agree:
+``"none"`` exactly when ``ci`` is null (``units`` may then be null: nothing was sampled);
+``"range"`` (the smallest and largest value over the units, no interval, never reproduced)
+exactly when there are fewer than :data:`tdgen.stats.MIN_UNITS` units; a 99% kind with 3 or
+4 units, a 95% kind from :data:`tdgen.stats.MIN_BOOTSTRAP_UNITS` on.  Files written before
+these two fields existed fail validation (``field 'tests[0].interval' is missing``) until
+their notebooks are run again.
 
 The claim's verdict is ``reproduced`` only when every *primary* test is;
 secondary tests are reported beside it with their own verdicts.  Stored verdict
@@ -36,7 +46,15 @@ from pathlib import Path
 
 from tdgen import provenance
 from tdgen.paths import atomic_write_bytes, output_dir, project_root
-from tdgen.stats import NOT_REPRODUCED, REPRODUCED, Direction, judge
+from tdgen.stats import (
+    INTERVAL_KINDS,
+    MIN_BOOTSTRAP_UNITS,
+    MIN_UNITS,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Direction,
+    judge,
+)
 
 RESULTS_FILE = re.compile(r"claim([1-9][0-9]*)\.json")  # claim1.json, not claim01.json or claim_old.json
 
@@ -47,7 +65,12 @@ class ResultsFileError(ValueError):
 
 @dataclass(frozen=True)
 class ClaimTest:
-    """One recorded statistic of a claim, with the verdict that follows from it."""
+    """One recorded statistic of a claim, with the verdict that follows from it.
+
+    ``interval`` is the kind of ``ci`` (:data:`tdgen.stats.INTERVAL_KINDS`; ``"none"`` without
+    one) and ``units`` the number of independent units behind the test (``None``: nothing
+    sampled).  The factories of :mod:`tdgen.claimtests` fill both in.
+    """
 
     name: str
     statistic: str
@@ -57,6 +80,8 @@ class ClaimTest:
     threshold: float
     direction: Direction
     primary: bool = True
+    interval: str = "none"
+    units: int | None = None
 
     @property
     def verdict(self) -> str:
@@ -137,7 +162,7 @@ def test_verdict(test: dict) -> str:
     ci = test["ci"]
     if ci is not None and None in ci:
         return NOT_REPRODUCED  # a non-finite interval end: the interval cannot lie on the claimed side
-    return judge(value, None if ci is None else tuple(ci), test["threshold"], test["direction"])
+    return judge(value, None if ci is None else tuple(ci), test["threshold"], test["direction"], test["interval"])
 
 
 test_verdict.__test__ = False  # not a pytest test, despite its name
@@ -167,6 +192,11 @@ _TEST_FIELDS: dict[str, tuple[str, object]] = {
     "threshold": ("a finite number", lambda x: _number(x) and math.isfinite(x)),
     "direction": ("'>=' or '<='", lambda x: x in (">=", "<=")),
     "primary": ("true or false", lambda x: isinstance(x, bool)),
+    "interval": (f"one of {', '.join(map(repr, INTERVAL_KINDS))}", lambda x: x in INTERVAL_KINDS),
+    "units": (
+        "a number of independent units >= 1, or null",
+        lambda x: x is None or (isinstance(x, int) and not isinstance(x, bool) and x >= 1),
+    ),
     "verdict": (f"{REPRODUCED!r} or {NOT_REPRODUCED!r}", lambda x: x in (REPRODUCED, NOT_REPRODUCED)),
 }
 _CLAIM_FIELDS: dict[str, tuple[str, object]] = {
@@ -192,6 +222,31 @@ def _check_fields(record: object, spec: dict, where: str, path: Path) -> None:
             raise ResultsFileError(f"{path}: field '{name}' must be {expected}, got {record[field]!r}")
 
 
+def _check_interval(test: dict, where: str, path: Path) -> None:
+    """``interval``, ``ci`` and ``units`` of one test agree (the rules in the module's docstring)."""
+    kind, units, ci = test["interval"], test["units"], test["ci"]
+    if (kind == "none") != (ci is None):
+        raise ResultsFileError(
+            f"{path}: field '{where}.interval' is {kind!r}, but '{where}.ci' is {ci!r} "
+            "(kind 'none' exactly when there is no interval)"
+        )
+    if kind == "none":
+        return
+    if units is None:
+        raise ResultsFileError(f"{path}: field '{where}.units' is null, but the test has an interval ({kind!r})")
+    if (kind == "range") != (units < MIN_UNITS):
+        raise ResultsFileError(
+            f"{path}: field '{where}.interval' is {kind!r} with {units} unit(s): "
+            f"fewer than {MIN_UNITS} units get a 'range', {MIN_UNITS} or more an interval"
+        )
+    few = units < MIN_BOOTSTRAP_UNITS
+    if (kind.endswith("99") and not few) or (kind.endswith("95") and few):
+        raise ResultsFileError(
+            f"{path}: field '{where}.interval' is {kind!r} with {units} unit(s): 99% kinds are for "
+            f"{MIN_UNITS} to {MIN_BOOTSTRAP_UNITS - 1} units, 95% kinds for {MIN_BOOTSTRAP_UNITS} or more"
+        )
+
+
 def validate_claim(claim: object, path: Path) -> dict:
     """Check one results file's content against the schema and its stored verdicts against its numbers.
 
@@ -200,6 +255,7 @@ def validate_claim(claim: object, path: Path) -> dict:
     _check_fields(claim, _CLAIM_FIELDS, "", path)
     for i, test in enumerate(claim["tests"]):
         _check_fields(test, _TEST_FIELDS, f"tests[{i}]", path)
+        _check_interval(test, f"tests[{i}]", path)
         if test["verdict"] != test_verdict(test):
             raise ResultsFileError(
                 f"{path}: field 'tests[{i}].verdict' says {test['verdict']!r}, but its numbers give "
