@@ -185,6 +185,7 @@ IntervalKind = Literal[
     "range",
     "none",
 ]
+#: The kinds of :data:`IntervalKind` as a tuple, for checks (``kind in INTERVAL_KINDS``).
 INTERVAL_KINDS: tuple[str, ...] = get_args(IntervalKind)
 
 
@@ -652,6 +653,11 @@ def iqm_interval(scores: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> 
     * :data:`MIN_BOOTSTRAP_UNITS` runs or more: the stratified bootstrap-t interval (each resample
       studentized by its own :func:`stratified_iqm` error) widened to contain the 95% trimmed-mean
       t interval (``"stratified-boot-t95"``).
+
+    rliable itself is not a dependency: it brings ``arch`` and, through it, ``statsmodels`` and
+    ``pandas``, and its ``StratifiedBootstrap`` draws its resamples from NumPy's global random
+    state (``np.random.choice``, whatever ``random_state`` says), so its intervals would not be
+    reproducible from a seed.
 
     ``units`` is the number of runs per game.  ``scores [..., runs, games]`` gives one interval
     per leading index at once (``low`` and ``high`` of shape ``[...]``, the same resamples for all).
