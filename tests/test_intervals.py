@@ -172,3 +172,13 @@ def test_iqm_interval_policy_by_runs():
     estimate, se, df = stats.stratified_iqm(scores)
     half = scipy_stats.t.ppf(0.975, df) * se
     assert many.kind == "stratified-boot-t95" and many.low <= estimate - half and many.high >= estimate + half
+
+
+def test_units_without_spread_give_a_point():
+    assert stats.mean_interval(np.full(6, 2.0)).ci == (2.0, 2.0)
+    ratio = stats.ratio_interval(np.array([2.0, 4.0, 6.0, 8.0, 1.0]), np.array([1.0, 2.0, 3.0, 4.0, 0.5]))
+    assert ratio.kind == "boot-t95" and ratio.ci == pytest.approx((2.0, 2.0))
+    # a large offset moves the interval and nothing else (spreads are taken about the mean)
+    x = np.array([0.0, 1.0, 2.0, 3.0, 4.5, 5.0])
+    shifted = np.array(stats.mean_interval(1e9 + x).ci) - 1e9
+    assert shifted == pytest.approx(stats.mean_interval(x).ci, abs=1e-5)

@@ -360,10 +360,9 @@ def _bootstrap_t(
     mean_e = d_star - dr * z_star  # = 0 up to rounding
     var = np.maximum(m2 - mean_e**2, 0.0) * n / (n - 1)
     se_star = np.sqrt(var / n) / np.abs(z_star)
-    scale = np.maximum(np.abs(y).max(axis=0), 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
         t_star = (r_star - r) / se_star
-    flat = se_star <= 1e-12 * scale  # every unit in the resample equal: no spread
+    flat = var <= 1e-12 * (d**2).mean(axis=0)  # no spread in the resample (one unit repeated), up to rounding
     t_star = np.where(flat, np.where(r_star > r, np.inf, np.where(r_star < r, -np.inf, 0.0)), t_star)
     alpha = (1.0 - confidence) / 2
     t_low, t_high = np.quantile(t_star, [alpha, 1.0 - alpha], axis=0, method="inverted_cdf")
