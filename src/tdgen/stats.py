@@ -140,14 +140,14 @@ def spearman(x: np.ndarray, y: np.ndarray, nan_policy: NanPolicy = "raise") -> f
 # Intervals over independent units (issue 14)
 # ---------------------------------------------------------------------------------------------
 
-#: Fewer independent units than this: no interval, only the range of the units (:func:`unit_range`).
+#: The fewest independent units that get an interval; with fewer, only the range of the units (:func:`unit_range`).
 MIN_UNITS = 3
 #: From this many units on, intervals of means and ratios are studentized bootstrap intervals; with
 #: ``MIN_UNITS`` to ``MIN_BOOTSTRAP_UNITS - 1`` units they are t intervals at ``FEW_UNITS_CONFIDENCE``.
 MIN_BOOTSTRAP_UNITS = 5
 #: The nominal level of every interval from ``MIN_BOOTSTRAP_UNITS`` units on.
 CONFIDENCE = 0.95
-#: The nominal level of the t intervals with 3 or 4 units: at 95% they cover the mean of skewed samples
+#: The nominal level of the t intervals with 3 or 4 units.  At 95% they cover the mean of skewed samples
 #: (exponential) in only about 88% of draws, and a bootstrap has too few distinct resamples there
 #: (1 in 9 resamples of 3 units repeats one unit three times and has no spread); at 99% they cover it
 #: in at least 95% (``tests/test_coverage.py``).
@@ -303,7 +303,8 @@ def _range(values: np.ndarray) -> Interval:
 def ratio_interval(numerator: np.ndarray, denominator: np.ndarray, n_resamples: int = 2000, seed: int = 0) -> Interval:
     """Interval of :math:`r = \\bar y / \\bar z`, ``numerator`` *y* and ``denominator`` *z*, paired by unit.
 
-    The standard error is the delta method's (linearisation):
+    Both are ``[units, ...]``; the ends are floats, or ``[...]`` arrays.  The standard error is the
+    delta method's (linearisation):
 
     .. math:: \\hat\\sigma_r = \\frac{s_d}{\\sqrt n},\\qquad d_i = \\frac{y_i - r z_i}{\\bar z}
 
