@@ -520,7 +520,12 @@ def of_means_interval(
         return _range(apply(x))
     confidence, level = _level(n)
     theta = apply(x.mean(axis=0)[None])[0]
-    half = t_quantile(n, confidence) * _jackknife_se(apply((x.sum(axis=0) - x) / (n - 1)))
+    total = x.sum(axis=0)
+    if vectorised:
+        loo = apply((total - x) / (n - 1))
+    else:  # one leave-one-out mean at a time: no second copy of a large ``samples``
+        loo = np.array([np.asarray(estimate((total - unit) / (n - 1)), dtype=float) for unit in x])
+    half = t_quantile(n, confidence) * _jackknife_se(loo)
     values = apply(mean_draws(x, n_resamples, seed))
     with np.errstate(invalid="ignore"):
         q_low, q_high = np.nanquantile(values, [(1 - confidence) / 2, (1 + confidence) / 2], axis=0)
