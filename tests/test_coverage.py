@@ -3,12 +3,15 @@
 Each cell draws ``DRAWS`` independent data sets of ``n`` units from a known distribution
 (every data set is one column of a ``[units, DRAWS, ...]`` array, so one call of the interval
 function handles them all) and counts how often the interval holds the true value.  An
-interval passes when that fraction is at least ``FLOOR - 3 σ``, with
-``σ = sqrt(FLOOR (1 - FLOOR) / DRAWS)`` the Monte Carlo error of a fraction whose true value
-is ``FLOOR``: a method whose true coverage is at least 93% fails a cell by chance with
-probability below 0.14%, and the draws are seeded, so the outcome is fixed.  The percentile
-bootstrap the book used before (``stats.bootstrap_ci``) and Student's t interval alone fail
-the same check (the last tests), so the check can fail.
+interval passes when that fraction is at least ``FLOOR`` less three Monte Carlo standard
+errors: the binomial error ``sqrt(FLOOR (1 - FLOOR) / DRAWS)`` of a fraction whose true value
+is ``FLOOR``, and ``SHARED``, the spread the shared resamples add (all columns use the same
+bootstrap resamples, so their outcomes are not quite independent; measured as the standard
+deviation of the coverage over 12 resampling seeds on the same data).  A method whose true
+coverage is at least 93% fails a cell by chance with probability below 0.14%, and the draws
+are seeded, so the outcome is fixed.  The percentile bootstrap the book used before
+(``stats.bootstrap_ci``), Student's t interval alone, and rliable's percentile interval fail the
+same check (the ``..._fail...`` and ``..._undercovers...`` tests), so the check can fail.
 
 ``python tests/test_coverage.py`` prints the whole table (method × units × distribution).
 """
@@ -27,9 +30,12 @@ UNITS = (3, 5, 8, 10, 32)
 RESAMPLES = 1000  # the quick profile's bootstrap_resamples
 
 
+SHARED = 0.002  # std of a cell's coverage over resampling seeds, same data (0.0011-0.0018 measured)
+
+
 def floor_with_margin(draws: int) -> float:
     """The least observed coverage that passes: ``FLOOR`` minus three Monte Carlo standard errors."""
-    return FLOOR - 3 * math.sqrt(FLOOR * (1 - FLOOR) / draws)
+    return FLOOR - 3 * math.sqrt(FLOOR * (1 - FLOOR) / draws + SHARED**2)
 
 
 def covered(low, high, truth) -> float:
