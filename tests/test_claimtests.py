@@ -71,7 +71,8 @@ def test_fixed_test_has_no_interval():
     t = claimtests.fixed_test("n", "s", np.float64(0.01), 0.05, "<=")
     assert t.ci is None and t.ci_over is None and t.value == 0.01 and t.verdict == "reproduced"
     assert (t.interval, t.units) == ("none", None)
-    assert claimtests.fixed_test("n", "s", 0.01, 0.05, "<=", units=10).units == 10
+    units = claimtests.fixed_test("n", "s", 0.01, 0.05, "<=", units=np.int64(10)).to_json()["units"]
+    assert units == 10 and type(units) is int  # JSON-ready
 
 
 def test_bootstrap_test_takes_the_jackknife_interval_of_any_statistic():

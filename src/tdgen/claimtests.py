@@ -183,7 +183,16 @@ def fixed_test(
     ``units``: how many independent units the value was computed from, if any.
     """
     return ClaimTest(
-        name, statistic, float(value), None, None, threshold, direction, primary=primary, interval="none", units=units
+        name,
+        statistic,
+        float(value),
+        None,
+        None,
+        threshold,
+        direction,
+        primary=primary,
+        interval="none",
+        units=None if units is None else int(units),
     )
 
 
