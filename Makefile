@@ -11,13 +11,14 @@ TDGEN_PROFILE ?= quick
 export TDGEN_PROFILE
 export TDGEN_ROOT := $(CURDIR)
 
-.PHONY: book test check-book check-results lint notebooks clean help lock
+.PHONY: book test check-book check-results results lint notebooks clean help lock
 
 help:
 	@echo "make book   execute every notebook (TDGEN_PROFILE=$(TDGEN_PROFILE)) and build the HTML book in _build/html"
 	@echo "make test   lint, unit tests, every notebook under nbval at the smoke profile (and check-book if a book is built)"
 	@echo "make check-book     linkcheck and headless Chromium over the built book in _build/html"
 	@echo "make check-results  the regenerated results/$$TDGEN_PROFILE against the committed ones"
+	@echo "make results PROFILE=gpu [OUT=dir]  every notebook at PROFILE without the book: results, figures, run times"
 	@echo "make lint   ruff over src, tests, notebooks and book extensions"
 	@echo "make notebooks  re-pair notebooks/*.ipynb with their jupytext .py sources"
 	@echo "make clean  remove the built book and its execution cache"
@@ -70,6 +71,12 @@ check-book: $(STAMP)
 # committed run's lock and CPU; see tdgen.compare).
 check-results: $(STAMP)
 	$(BIN)/python -m tdgen.booktools compare-results results/$(TDGEN_PROFILE)
+
+# Every notebook at PROFILE (default: TDGEN_PROFILE) in a fresh kernel, no book: results/<profile>/
+# (with runtime.json) and figures/<profile>/; OUT=dir also copies them there as a few small files.
+PROFILE ?= $(TDGEN_PROFILE)
+results: $(STAMP)
+	$(BIN)/python -m tdgen.runbook $(PROFILE) $(if $(OUT),--out $(OUT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks book benchmarks

@@ -275,9 +275,9 @@ def test_from_budget_keeps_minatar_settings_and_gives_atari_ones_at_paper():
     quick, paper = get_profile("quick").agents, get_profile("paper").agents
     # quick: PureJaxRL's MinAtar settings, the configs' defaults (their cache keys must not move)
     assert ppo.PPOConfig.from_budget(quick) == ppo.PPOConfig(
-        total_timesteps=2_000_000, num_envs=64, num_steps=128, num_checkpoints=10
+        total_timesteps=1_000_000, num_envs=64, num_steps=128, num_checkpoints=10
     )
-    assert dqn.DQNConfig.from_budget(quick) == dqn.DQNConfig(total_timesteps=1_000_000, num_checkpoints=10)
+    assert dqn.DQNConfig.from_budget(quick) == dqn.DQNConfig(total_timesteps=500_000, num_checkpoints=10)
     # paper: CleanRL's Atari settings
     atari_ppo = {"learning_rate": 2.5e-4, "num_envs": 8, "num_steps": 128, "num_minibatches": 4, "clip_eps": 0.1}
     p = ppo.PPOConfig.from_budget(paper, "atari:Breakout-v5")

@@ -13,6 +13,8 @@ from tdgen.profiles import get_profile
 from tdgen.rl import policies, rollouts
 from tdgen.rl.networks import ActorCritic, QNetwork
 
+PRNG3 = jax.random.PRNGKey(3)
+
 
 def test_first_episode_returns_stops_at_the_first_end():
     reward = jnp.array([[1.0, 1.0], [2.0, 1.0], [4.0, 1.0], [8.0, 1.0]])
@@ -138,7 +140,7 @@ def test_distillation_and_returns_in_sequence_match_their_vmapped_form():
     net = ActorCritic(env.num_actions)
     obs, _ = env.reset(jax.random.PRNGKey(0))
     teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
-    args = (policies.softmax_policy(net.apply), 8, 2, distillation.policy_distillation_loss, 5, 8, 1e-3)
+    args = (policies.softmax_policy(net.apply), 8, 2, distillation.policy_distillation_loss, (5,), 8, 1e-3)
     runs = {
         e.vmappable: distillation.distill_teachers(net, teachers, args[0], e, *args[1:], jax.random.PRNGKey(2))
         for e in (env, one_pool)
@@ -170,7 +172,7 @@ def test_policy_distillation_on_procgen_plays_one_pool_network_after_network():
         6,
         2,
         distillation.policy_distillation_loss,
-        3,
+        (3,),
         4,
         1e-3,
         jax.random.PRNGKey(2),
@@ -202,25 +204,93 @@ def test_teacher_states_are_each_teachers_own_play(q_row):
     np.testing.assert_array_equal(states[1], rollouts.visited_states(env, policy, second, 6, key))
 
 
-def test_distill_lengths_share_the_teacher_data_and_initialisations():
+def test_losses_are_the_fit_measures_plus_their_regularisers():
+    q = jnp.array([[1.0, 2.0], [0.5, -1.0]])
+    np.testing.assert_allclose(distillation.q_error(q + 2.0, q), 4.0)
+    np.testing.assert_allclose(distillation.q_regression_loss(q + 2.0, q), 0.5 * distillation.q_error(q + 2.0, q))
+    # KL of two-action policies with probabilities (½, ½) and (e/(1+e), 1/(1+e)) against the uniform student
+    teacher, student = (jnp.array([[0.0, 0.0], [1.0, 0.0]]), jnp.zeros(2)), (jnp.zeros((2, 2)), jnp.ones(2))
+    p = np.e / (1 + np.e)
+    expected = 0.5 * (0.0 + p * np.log(2 * p) + (1 - p) * np.log(2 * (1 - p)))
+    np.testing.assert_allclose(distillation.policy_kl(student, teacher), expected, rtol=1e-6)
+    loss = distillation.policy_distillation_loss(student, teacher, value_coef=0.5)
+    np.testing.assert_allclose(loss, expected + 0.5 * 0.5 * 1.0, rtol=1e-6)  # + c · ½ (V_s − V_t)², V_s − V_t = 1
+
+
+def test_make_distill_snapshots_are_the_one_run_after_each_length():
+    net = QNetwork(3)
+    obs = jax.random.bernoulli(jax.random.PRNGKey(0), 0.3, (32, 10, 10, 4)).astype(jnp.uint8)
+    targets = net.apply(net.init(jax.random.PRNGKey(1), obs[:1]), obs)
+    student, rng = net.init(jax.random.PRNGKey(2), obs[:1]), jax.random.PRNGKey(3)
+    loss = distillation.q_regression_loss
+    whole, whole_losses = jax.jit(distillation.make_distill(net.apply, loss, 6, 8, 1e-2))(rng, student, obs, targets)
+    run = distillation.make_distill(net.apply, loss, 6, 8, 1e-2, snapshots=(2, 6))
+    taken, losses = jax.jit(run)(rng, student, obs, targets)
+    kernel = lambda tree: tree["params"]["Dense_0"]["kernel"]
+    assert kernel(taken).shape[0] == 2
+    # Adam's state is carried across the snapshot: the last one is the unsnapshotted run
+    np.testing.assert_allclose(kernel(taken)[1], kernel(whole), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(losses, whole_losses, rtol=1e-5)
+    # the first snapshot is θ_2: step 2's recorded loss is the loss of its minibatch there
+    index = jax.random.randint(jax.random.split(rng, 6)[2], (8,), 0, 32)
+    at_two = jax.tree.map(lambda p: p[0], taken)
+    np.testing.assert_allclose(losses[2], loss(net.apply(at_two, obs[index]), targets[index]), rtol=1e-5)
+    for bad in ((2, 5), (3, 3, 6), (0, 6)):
+        with pytest.raises(ValueError, match="snapshots must increase"):
+            distillation.make_distill(net.apply, loss, 6, 8, 1e-2, snapshots=bad)
+
+
+def test_distill_schedule_halves_up_to_the_distillation_steps():
+    budget = get_profile("smoke").distill
+    assert dataclasses.replace(budget, distill_steps=15_000, lengths=3).distill_schedule == (3750, 7500, 15_000)
+    with pytest.raises(ValueError, match="do not fit"):
+        dataclasses.replace(budget, distill_steps=4, lengths=4)
+
+
+def test_distill_lengths_take_every_length_from_one_run():
     env = make_env("Breakout-MinAtar", 2)
     net = QNetwork(env.num_actions)
     obs, _ = env.reset(jax.random.PRNGKey(0))
     teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
     policy, loss = policies.epsilon_greedy(net.apply, 0.1), distillation.q_regression_loss
-    sizes = {"students": 2, "dataset_steps": 4, "batch_size": 4, "learning_rate": 1e-3}
+    sizes = {
+        "students": 2,
+        "dataset_steps": 4,
+        "batch_size": 4,
+        "learning_rate": 1e-3,
+        "distill_steps": 6,
+        "lengths": 2,
+    }
     budget = dataclasses.replace(get_profile("smoke").distill, **sizes)
-    networks, losses = distillation.distill_lengths(
-        net, teachers, policy, env, loss, (6, 2), budget, jax.random.PRNGKey(3)
-    )
-    assert sorted(losses) == [2, 6] and losses[6].shape == (2, 2, 6) and losses[2].shape == (2, 2, 2)
-    args = (net, teachers, policy, env, 4, 2, loss, 2, 4, 1e-3, jax.random.PRNGKey(3))
-    short, _, short_losses = distillation.distill_teachers(*args)
-    np.testing.assert_allclose(losses[2], short_losses, rtol=1e-6)
+    networks, states, losses = distillation.distill_lengths(net, teachers, policy, env, loss, budget, PRNG3)
+    assert states.shape == (2, 8, *env.observation_shape) and losses.shape == (2, 2, 6)
     kernel = lambda tree: tree["params"]["Dense_0"]["kernel"]
-    assert kernel(networks).shape[:2] == (2, 1 + 2 * 2)  # the teacher, 2 students of 6 steps, 2 of 2 steps
-    np.testing.assert_allclose(kernel(networks)[:, 3:], kernel(short)[:, 1:], rtol=1e-6)
+    assert kernel(networks).shape[:2] == (2, 1 + 2 * 2)  # the teacher, 2 students at 3 steps, the same at 6
+    args = (net, teachers, policy, env, 4, 2, loss, (6,), 4, 1e-3, PRNG3)
+    whole, _, whole_losses = distillation.distill_teachers(*args)
+    np.testing.assert_allclose(kernel(networks)[:, 3:], kernel(whole)[:, 1:], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(losses, whole_losses, rtol=1e-5)
     np.testing.assert_array_equal(kernel(networks)[:, 0], kernel(teachers))
+    assert not np.allclose(kernel(networks)[:, 1:3], kernel(networks)[:, 3:])  # 3 more steps moved the students
+
+
+def test_spread_states_span_the_rollout():
+    states = jnp.arange(2 * 10).reshape(2, 10)
+    np.testing.assert_array_equal(distillation.spread_states(states, 3), [[0, 3, 6], [10, 13, 16]])
+    with pytest.raises(ValueError, match="cannot take 11"):
+        distillation.spread_states(states, 11)
+
+
+def test_teacher_divergence_is_zero_for_the_teacher_and_the_q_error_elsewhere(q_row):
+    _, net, _, _, networks, states = q_row
+    errors = distillation.teacher_divergence(net.apply, networks, states, distillation.q_error)
+    assert errors.shape == (2, 2)
+    np.testing.assert_array_equal(errors[:, 0], 0.0)
+    copy, teacher = jax.tree.map(lambda p: p[1, 1], networks), jax.tree.map(lambda p: p[1, 0], networks)
+    expected = distillation.q_error(net.apply(copy, states[1]), net.apply(teacher, states[1]))
+    np.testing.assert_allclose(errors[1, 1], expected, rtol=1e-5)
+    chunked = distillation.teacher_divergence(net.apply, networks, states, distillation.q_error, at_once=3)
+    np.testing.assert_allclose(chunked, errors, rtol=1e-6)
 
 
 def test_noisy_returns_play_each_row_with_its_own_key(q_row):
@@ -270,29 +340,43 @@ def test_interference_ratios_are_claim_4s_off_diagonal_ratios(q_row):
     np.testing.assert_allclose(ratios[1, 0], interference.off_diagonal_ratio(np.asarray(u)), rtol=1e-5)
 
 
-def test_distill_on_levels_returns_both_level_sets_and_modes():
-    sizes = {"students": 2, "dataset_envs": 2, "dataset_steps": 4, "distill_steps": 3, "batch_size": 4}
-    budget = dataclasses.replace(get_profile("smoke").distill, eval_episodes=2, **sizes)
+def test_distill_on_levels_returns_the_fit_and_both_level_sets_and_modes():
+    sizes = {"students": 2, "dataset_envs": 2, "dataset_steps": 4, "distill_steps": 4, "lengths": 2, "batch_size": 4}
+    budget = dataclasses.replace(get_profile("smoke").distill, eval_episodes=2, probe_states=4, **sizes)
     train, unseen, _ = level_split("maze", 2, 3)
     net = ActorCritic(make_env(train).num_actions)
     obs, _ = make_env(train, 2).reset(jax.random.PRNGKey(0))
     teachers = jax.vmap(lambda k: net.init(k, obs))(jax.random.split(jax.random.PRNGKey(1), 2))
-    returns, losses = distillation.distill_on_levels(
-        teachers, (train, unseen, 10), budget, jax.random.PRNGKey(2), jax.random.PRNGKey(3)
-    )
-    assert losses.shape == (2, 2, 3)
-    assert list(returns) == [(s, m) for s in distillation.LEVEL_SETS for m in distillation.ACTION_MODES]
-    assert all(r.shape == (2, 3) for r in returns.values())
+    out = distillation.distill_on_levels(teachers, (train, unseen, 10), budget, PRNG3, jax.random.PRNGKey(4))
+    assert out.losses.shape == (2, 2, 4)
+    assert list(out.returns) == [(s, m) for s in distillation.LEVEL_SETS for m in distillation.ACTION_MODES]
+    assert all(r.shape == (2, 1 + 2 * 2) for r in out.returns.values())
+    assert out.kl.shape == (2, 5) and np.all(out.kl[:, 0] == 0.0) and np.all(out.kl[:, 1:] > 0.0)
     # the teachers' returns do not depend on their students: the same keys per row
+    play_key = jax.random.split(jax.random.PRNGKey(4))[1]
     alone = rollouts.actor_critic_returns(
-        net.apply, jax.tree.map(lambda p: p[:, None], teachers), make_env(unseen, 2), 10, jax.random.PRNGKey(3)
+        net.apply, jax.tree.map(lambda p: p[:, None], teachers), make_env(unseen, 2), 10, play_key
     )
-    np.testing.assert_allclose(returns["unseen", "greedy"][:, 0], alone[:, 0, 1], rtol=1e-6)
+    np.testing.assert_allclose(out.returns["unseen", "greedy"][:, 0], alone[:, 0, 1], rtol=1e-6)
 
 
-def test_student_teacher_pairs_and_differences():
-    values = np.array([[1.0, 2.0, 4.0, 9.0], [10.0, 11.0, 7.0, 9.0]])  # [teachers, 1 + 2 students + 1 other]
-    np.testing.assert_array_equal(distillation.student_minus_teacher(values, 2), [1.0, 3.0, 1.0, -3.0])
-    student, teacher = distillation.student_teacher_pairs(values, 2)
-    np.testing.assert_array_equal(student, [2.0, 4.0, 11.0, 7.0])
-    np.testing.assert_array_equal(teacher, [1.0, 1.0, 10.0, 10.0])
+def test_by_length_pairs_and_differences():
+    # [2 teachers, 1 + 2 lengths · 2 students]
+    values = np.array([[1.0, 2.0, 4.0, 9.0, 0.0], [10.0, 11.0, 7.0, 9.0, 12.0]])
+    teacher, students = distillation.by_length(values, 2, 2)
+    np.testing.assert_array_equal(teacher, [1.0, 10.0])
+    np.testing.assert_array_equal(students[:, 1], [[9.0, 0.0], [9.0, 12.0]])  # the second length
+    student, paired = distillation.student_teacher_pairs(values, 2, 2)
+    assert student.shape == paired.shape == (2, 2, 2)
+    np.testing.assert_array_equal(paired[1], 10.0)
+    np.testing.assert_array_equal((student - paired)[0], [[1.0, 3.0], [8.0, -1.0]])  # each minus its own teacher
+    with pytest.raises(ValueError, match="1 \\+ 3 · 2"):
+        distillation.by_length(values, 3, 2)
+
+
+def test_return_fractions_and_the_length_of_the_verdict():
+    returns = np.array([[2.0, 0.0, 1.0, 2.0, 2.0], [4.0, 1.0, 1.0, 3.0, 4.0]])  # teachers' mean 3
+    np.testing.assert_allclose(distillation.return_fractions(returns, 2, 2), [3.0 / 12.0, 11.0 / 12.0])
+    assert distillation.verdict_length([0.25, 11 / 12]) == (1, True)
+    assert distillation.verdict_length([0.5, 0.95, 0.85]) == (1, True)  # the first to reach 0.9
+    assert distillation.verdict_length([0.5, 0.8]) == (1, False)  # never reached: the longest

@@ -1,4 +1,4 @@
-"""Claim 5's figures draw from one number per network, ``[teachers, networks, ...]`` (small arrays)."""
+"""Claim 5's figure and table draw from one number per network, teachers ``[T]`` and students ``[T, L, S]``."""
 
 import matplotlib
 
@@ -6,45 +6,45 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 
-from tdgen.distillation import ACTION_MODES, LEVEL_SETS
+from tdgen import claimtests, stats
 from tdgen.plotting import claim5, set_theme
 
-GROUPS = {"teacher": slice(0, 1), "student": slice(1, 3), "short student": slice(3, 5)}
 
-
-def test_robustness_draws_a_line_per_group_in_both_panels():
+def test_dose_response_plots_teacher_means_of_students_against_the_fit():
     set_theme()
     rng = np.random.default_rng(0)
-    returns, agreement = rng.random((2, 5, 3)), rng.random((2, 5, 3))
-    fig = claim5.robustness((0.0, 0.1, 0.2), returns, agreement, GROUPS, "p")
-    assert len(fig.axes) == 2
-    assert [line.get_label() for line in fig.axes[0].lines] == list(GROUPS)
-    np.testing.assert_allclose(fig.axes[1].lines[1].get_ydata(), agreement[:, 1:3].reshape(-1, 3).mean(0))
+    fit = np.exp(-np.arange(3))[None, :, None] * (1.0 + rng.random((5, 3, 2)))  # [T, L, S], shrinking with length
+    measures = {"return": (rng.random(5), rng.random((5, 3, 2))), "switches": (rng.random(5), rng.random((5, 3, 2)))}
+    panels = {label: (fit, teacher, students, 1) for label, (teacher, students) in measures.items()}
+    fig = claim5.dose_response((10, 20, 40), panels, "Q-error")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_ylabel() for ax in visible] == list(panels)
+    ax = visible[1]
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "Q-error"
+    students = ax.lines[0]  # the error bar's line: x the mean fit, y the mean of the teachers' student means
+    np.testing.assert_allclose(students.get_xdata(), fit.mean(axis=(0, 2)))
+    np.testing.assert_allclose(students.get_ydata(), measures["switches"][1].mean(axis=(0, 2)))
+    teacher_line = next(line for line in ax.lines if line.get_linestyle() == "--")
+    np.testing.assert_allclose(teacher_line.get_ydata(), measures["switches"][0].mean())
+    verdict_line = next(line for line in ax.lines if line.get_linestyle() == ":")
+    np.testing.assert_allclose(verdict_line.get_xdata(), fit[:, 1].mean())
+    interval = stats.mean_interval(measures["switches"][1].mean(axis=2))
+    segments = ax.collections[0].get_segments()  # the error bars, one per length
+    np.testing.assert_allclose([s[:, 1].min() for s in segments], interval.low, rtol=1e-6)
+    assert [t.get_text() for t in visible[0].texts] == ["10", "20", "40"]
     plt.close(fig)
 
 
-def test_consistency_interference_has_a_bar_per_group():
+def test_sensitivity_table_has_a_row_per_length_and_marks_the_verdict():
     rng = np.random.default_rng(1)
-    values = [rng.random((2, 5)) for _ in range(3)]
-    fig = claim5.consistency_interference(*values, GROUPS, ["t", "s", "s¼"])
-    assert [ax.get_title() for ax in fig.axes] == ["consistency: action", "consistency: Q-values", "interference"]
-    heights = [bar.get_height() for bar in fig.axes[2].patches]
-    np.testing.assert_allclose(heights, [values[2][:, c].mean() for c in GROUPS.values()])
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["t", "s", "s¼"]
-    plt.close(fig)
-
-
-def test_level_generalization_has_a_row_per_game_and_a_column_per_mode():
-    rng = np.random.default_rng(2)
-    returns = {game: {(s, m): rng.random((2, 3)) for s in LEVEL_SETS for m in ACTION_MODES} for game in ("a", "b")}
-    fig = claim5.level_generalization(returns)
-    assert [ax.get_title() for ax in fig.axes] == [
-        "a, sampled actions",
-        "a, greedy actions",
-        "b, sampled actions",
-        "b, greedy actions",
-    ]
-    teacher_unseen = fig.axes[0].patches[1].get_height()  # teacher bars first: training, then unseen levels
-    np.testing.assert_allclose(teacher_unseen, returns["a"]["unseen", "sampled"][:, 0].mean())
-    plt.close(fig)
+    ci = {"threshold": 0.0, "direction": ">=", "n_resamples": 100, "ci_over": "teachers"}
+    tests = [[claimtests.mean_test(name, "s", rng.random((5, 2)) + k, **ci) for name in ("a", "b")] for k in range(3)]
+    table = claim5.sensitivity_table((10, 20, 40), {"Q-error": [3.0, 2.0, 1.0]}, tests, chosen=2).splitlines()
+    assert table[0] == "| Adam steps | Q-error | a | b |" and len(table) == 2 + 3
+    assert table[2].startswith("| 10 | 3 | ") and table[4].startswith("| **40** (verdict) | 1 | ")
+    low, high = tests[1][1].ci
+    assert table[3].endswith(f"| {tests[1][1].value:.3g} [{low:.3g}, {high:.3g}] |")
+    with pytest.raises(ValueError, match="same tests"):
+        claim5.sensitivity_table((10, 20, 40), {}, [tests[0], tests[1][::-1], tests[2]], chosen=0)

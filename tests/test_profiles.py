@@ -120,7 +120,7 @@ def test_every_setting_has_a_kind_and_a_readable_path():
 
 def test_every_claim_has_its_own_statistics_settings():
     statistics = [s.path for s in profiles.profile_settings() if s.kind == profiles.STATISTICS]
-    claims = ("smoothness", "td", "critical", "interference", "distill")  # claims 1 to 5
+    claims = ("td", "critical", "interference", "distill")  # claims 2 to 5 (claim 1's jackknife draws nothing)
     assert statistics == [f"{group}.bootstrap_resamples" for group in claims]
 
 
@@ -130,7 +130,7 @@ def test_differences_list_what_quick_and_smoke_change():
     assert (ppo_rate.group, ppo_rate.field, ppo_rate.kind) == ("agents.ppo", "learning_rate", profiles.HYPERPARAMETER)
     assert ppo_rate.values == {"paper": 2.5e-4, "quick": 5e-3, "smoke": 5e-3}
     assert rows["agents.ppo.clip_eps"].values == {"paper": 0.1, "quick": 0.2, "smoke": 0.2}
-    assert rows["agents.seeds"].values == {"paper": 10, "quick": 2, "smoke": 2}
+    assert rows["agents.seeds"].values == {"paper": 10, "quick": 5, "smoke": 2}
     assert "td.gamma" not in rows and "agents.ppo.gamma" not in rows  # the same at every profile
     for setting in rows.values():
         assert len({repr(v) for v in setting.values.values()}) > 1
@@ -150,7 +150,7 @@ def test_profiles_table_lists_every_setting_with_its_kind():
 def test_differences_table_is_what_the_reproducing_page_shows():
     table = dashboard.profiles_table(differences_only=True)
     assert "| `agents.ppo.learning_rate` | hyper-parameter | 0.00025 | 0.005 | 0.005 |" in table
-    assert "| `agents.seeds` | budget | 10 | 2 | 2 |" in table
+    assert "| `agents.seeds` | budget | 10 | 5 | 2 |" in table
     assert "| `td.bootstrap_resamples` | statistics | 2000 | 1000 | 100 |" in table
     assert "`td.gamma`" not in table
     assert table.count("\n") == 1 + len(profiles.profile_differences())

@@ -86,6 +86,19 @@ def test_dashboard_lists_every_claim_with_numbers():
     assert "| 1 of 1 |" in text
     assert "| [0.01, 0.03] (jackknife-basic95; seeds) | 32 |" in text and "≤ 0.05" in text
     assert "No results" in dashboard.dashboard([], "paper")
+    # another profile's results: a column with its verdict; a claim it lacks gets an en dash
+    failed = {**claim, "profile": "gpu", "tests": [{**claim["tests"][0], "value": 0.2, "ci": [0.1, 0.3]}]}
+    text = dashboard.summary_table([claim, {**claim, "claim": 3}], others={"gpu": [failed]})
+    header, _, first, second = text.splitlines()
+    assert header.endswith("| Profile | At `gpu` |")
+    assert first.endswith("| `quick` | *not reproduced* (0 of 1) |") and second.endswith("| `quick` | – |")
+    # the claim's own page: the other profile's device, tests and figures
+    section = dashboard.other_profile_section(
+        {**failed, "provenance": {"device": "gpu (H200) ×1"}}, ["figures/gpu/claim2_a.png"]
+    )
+    assert section.startswith("### At the `gpu` profile") and "on gpu (H200) ×1" in section
+    assert "*not reproduced*" in section and "| rates |" in section
+    assert section.endswith("![claim2_a](../figures/gpu/claim2_a.png)")
 
 
 def test_bootstrap_means_resample_seeds():

@@ -3,7 +3,8 @@
 ``{claims-table}`` is filled from ``results/<profile>/claim*.json``, ``{provenance-table}``
 from the provenance blocks of the same files, ``{profiles-table}`` and
 ``{profile-differences}`` from ``tdgen.profiles`` and ``{build-environment}`` from the
-building machine.
+building machine.  ``{other-profiles} N`` shows on claim ``N``'s page what other profiles'
+committed results (``gpu``, ``paper``) found, beside the building profile's executed notebook.
 
 Pages that use it are read *after* every notebook (whose execution writes the
 results files) and are re-read on every build, so the dashboard always shows the
@@ -25,22 +26,29 @@ from docutils.statemachine import StringList
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from tdgen.dashboard import dashboard, environment_table, profiles_table, provenance_table
-from tdgen.profiles import get_profile
+from tdgen.dashboard import dashboard, environment_table, other_profile_section, profiles_table, provenance_table
+from tdgen.profiles import PROFILES, get_profile
 from tdgen.results import load_claims
 
 # Pages re-read after the notebooks on every build: the dashboards and the status page.
 PAGES = ("book/intro", "book/claims", "book/reproducing")
 
 
-def _claims(directive: SphinxDirective) -> list[dict]:
-    """The validated results files of the building profile, each noted as a dependency of the page."""
-    profile = get_profile().name
+def _claims(directive: SphinxDirective, profile: str | None = None) -> list[dict]:
+    """The validated results files of ``profile`` (default: the building one), each a dependency of the page."""
+    profile = profile or get_profile().name
     root = Path(directive.env.srcdir)
     claims = load_claims(profile, root)
     for claim in claims:
         directive.env.note_dependency(str(root / "results" / profile / f"claim{claim['claim']}.json"))
     return claims
+
+
+def _other_profiles(directive: SphinxDirective) -> dict[str, list[dict]]:
+    """The results of every other profile that has any (``smoke``, the tests' profile, left out), by name."""
+    building = get_profile().name
+    others = {name: _claims(directive, name) for name in PROFILES if name not in (building, "smoke")}
+    return {name: claims for name, claims in others.items() if claims}
 
 
 class ClaimsTable(SphinxDirective):
@@ -55,7 +63,8 @@ class ClaimsTable(SphinxDirective):
         claims = _claims(self)
         page_dir = (root / self.env.docname).parent
         prefix = Path("/".join([".."] * len(page_dir.relative_to(root).parts))).as_posix() + "/"
-        text = dashboard(claims, profile, prefix=prefix, with_details="summary-only" not in self.options)
+        with_details = "summary-only" not in self.options
+        text = dashboard(claims, profile, prefix=prefix, with_details=with_details, others=_other_profiles(self))
         return _parse_markdown(self, text, "claims-table")
 
 
@@ -63,6 +72,28 @@ def _parse_markdown(directive: SphinxDirective, text: str, source: str) -> list[
     container = nodes.container()
     directive.state.nested_parse(StringList(text.splitlines(), source=source), directive.content_offset, container)
     return [container]
+
+
+class OtherProfiles(SphinxDirective):
+    """``{other-profiles} N``: claim ``N`` as every other profile with results found it (tests and figures).
+
+    Nothing where no other profile has results for the claim.
+    """
+
+    has_content = False
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        number = int(self.arguments[0])
+        root = Path(self.env.srcdir)
+        prefix = "../" * len(Path(self.env.docname).parent.parts)
+        sections = []
+        for name, claims in _other_profiles(self).items():
+            for claim in (c for c in claims if c["claim"] == number):
+                found = (root / "figures" / name).glob(f"claim{number}_*.png")
+                figures = sorted(p.relative_to(root).as_posix() for p in found)
+                sections.append(other_profile_section(claim, figures, prefix))
+        return _parse_markdown(self, "\n\n".join(sections), "other-profiles") if sections else []
 
 
 class ProvenanceTable(SphinxDirective):
@@ -129,6 +160,7 @@ def _drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, conte
 
 def setup(app: Sphinx) -> dict:
     app.add_directive("claims-table", ClaimsTable)
+    app.add_directive("other-profiles", OtherProfiles)
     app.add_directive("provenance-table", ProvenanceTable)
     app.add_directive("profiles-table", ProfilesTable)
     app.add_directive("profile-differences", ProfileDifferences)

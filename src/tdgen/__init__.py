@@ -10,7 +10,7 @@ above it in this list (``tests/test_layers.py`` checks it, and that no imports f
 3. **reinforcement learning** – :mod:`tdgen.rl`: networks, policies, rollouts, TD targets,
    PPO and DQN, the cached runner, offline value fits and the book's trained agents.
 4. **science** – one module per mechanism the claims test: :mod:`~tdgen.spectral` (claim 1),
-   :mod:`~tdgen.dynamics` (claim 2), :mod:`~tdgen.critical` (claim 3),
+   :mod:`~tdgen.dynamics` (claim 2), :mod:`~tdgen.critical` and :mod:`~tdgen.critical_deep` (claim 3),
    :mod:`~tdgen.interference` (claim 4), :mod:`~tdgen.distillation` (claim 5).
 5. **book** – :mod:`~tdgen.stats` (intervals), :mod:`~tdgen.claimtests` (the claims' tests),
    :mod:`~tdgen.results` (results files), :mod:`~tdgen.provenance`, :mod:`~tdgen.compare`,
@@ -24,7 +24,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundations", ("tdgen", "tdgen.validate", "tdgen.paths", "tdgen.profiles")),
     ("environments", ("tdgen.envs",)),
     ("reinforcement learning", ("tdgen.rl",)),
-    ("science", ("tdgen.spectral", "tdgen.dynamics", "tdgen.critical", "tdgen.interference", "tdgen.distillation")),
+    (
+        "science",
+        (
+            "tdgen.spectral",
+            "tdgen.dynamics",
+            "tdgen.critical",
+            "tdgen.critical_deep",
+            "tdgen.interference",
+            "tdgen.distillation",
+        ),
+    ),
     (
         "book",
         (
@@ -36,6 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tdgen.dashboard",
             "tdgen.plotting",
             "tdgen.booktools",
+            "tdgen.runbook",
         ),
     ),
 )

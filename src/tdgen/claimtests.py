@@ -9,7 +9,7 @@ interval is computed the same way on every page:
   of a ``[units, arms]`` array;
 * :func:`iqm_test` – the interquartile mean of ``[runs, games]`` scores across games;
 * :func:`fixed_test` – a deterministic number (no interval: nothing is sampled);
-* :func:`bootstrap_test` – any statistic of the ``[units, ...]`` samples themselves;
+* :func:`statistic_test` – any statistic of the ``[units, ...]`` samples themselves;
 * :func:`of_means_test` – any statistic of the mean over units of a ``[units, ...]`` array.
 
 The first axis holds the *independent* units named by ``ci_over`` (seeds, teachers, runs).
@@ -196,7 +196,7 @@ def fixed_test(
     )
 
 
-def bootstrap_test(
+def statistic_test(
     name: str,
     statistic: str,
     samples: np.ndarray,
@@ -204,7 +204,6 @@ def bootstrap_test(
     threshold: float,
     direction: Direction,
     *,
-    n_resamples: int,
     ci_over: str,
     primary: bool = True,
     correlation: bool = False,
@@ -214,8 +213,7 @@ def bootstrap_test(
     For example the Spearman ρ between the two columns of ``[units, 2]`` pairs (then pass
     ``correlation=True``).  The interval is the jackknife t interval
     (:func:`tdgen.stats.statistic_interval`: leave one unit out at a time, ``units + 1`` calls
-    of ``estimate``), on Fisher's *z* scale for a ``correlation``; the name and
-    ``n_resamples`` (unused) stay from when it was a percentile bootstrap.
+    of ``estimate``), on Fisher's *z* scale for a ``correlation``.
     """
     samples = np.asarray(samples)
     interval = stats.statistic_interval(samples, estimate, fisher_z=correlation)
@@ -233,14 +231,16 @@ def of_means_test(
     n_resamples: int,
     ci_over: str,
     primary: bool = True,
+    bounds: tuple[float, float] | None = None,
 ) -> ClaimTest:
     """``estimate(mean over units of samples)``, ``samples [units, ...]``, with its interval.
 
     For a statistic of a mean that is too noisy to compute per unit (e.g. a rate fitted to a
     mean trajectory).  The interval is :func:`tdgen.stats.of_means_interval`: the union of the
     jackknife t interval over leave-one-out means and the basic interval over ``n_resamples``
-    multivariate t draws of the mean (``n_resamples + units + 1`` calls of ``estimate``).
+    multivariate t draws of the mean (``n_resamples + units + 1`` calls of ``estimate``),
+    clipped to ``bounds`` where the statistic has them (``(-1, 1)`` for a correlation).
     """
     samples = np.asarray(samples)
-    interval = stats.of_means_interval(samples, estimate, n_resamples)
+    interval = stats.of_means_interval(samples, estimate, n_resamples, bounds=bounds)
     return _test(name, statistic, estimate(samples.mean(axis=0)), interval, ci_over, threshold, direction, primary)

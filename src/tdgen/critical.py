@@ -1,11 +1,12 @@
 """A critical period in learning: pre-training on rough targets, then fine-tuning on a value function.
 
-The experiment of claim 3 (Lyle et al., 2022): a network is first trained to fit a
-*pre-training target* ``g`` (an eigenvector of P^π or a sinusoid over the state coordinates,
-from smooth to rough, or random labels), then fine-tuned on the value function ``V^π``,
-both on the same random subset of the states (the *training states*, a boolean mask ``m``).
-Its error on the other states — an interpolation task — measures how well it generalises.
-Every fit minimises the masked squared error
+The experiment of claim 3 (Lyle et al., 2022) on gridworlds; the deep-RL part is
+:mod:`tdgen.critical_deep`.  A network is first trained to fit a *pre-training target*
+``g`` (an eigenvector of P^π or a sinusoid over the state coordinates, from smooth to
+rough, or random labels), then fine-tuned on the value function ``V^π``, both on the same
+random subset of the states (the *training states*, a boolean mask ``m``).  Its error on
+the other states — an interpolation task — measures how well it generalises.  Every fit
+minimises the masked squared error
 
     L(θ) = ½ · Σ_s m(s) (y(s) − f_θ(s))² / Σ_s m(s)
 
@@ -13,46 +14,44 @@ with Adam; the optimiser state is fresh at the start of fine-tuning.  The whole
 pre-train-then-fine-tune run is one jit-compiled function of the seed, meant to be vmapped
 over seeds and over pre-training targets.
 
-The tabular-state comparison of TD and Monte Carlo targets (:func:`make_value_fit`) uses
-the same network and masks: semi-gradient TD regresses the training states onto
-``sg[R(s) + γ Σ_{s'} P(s, s') f_θ(s')]``, where the successor ``s'`` may be a held-out state
-whose value is the network's own prediction — exactly what TD does with states it has never
-been given a target for.
+The network (:class:`~tdgen.rl.networks.MLP`) sees each state's grid coordinates scaled to
+[−1, 1].  Each seed draws its own initialisation and its own split: half of the states
+for training, always with the reward states (so that TD sees every reward), the rest held
+out (:func:`train_masks`); every arm of a seed shares both.
+
+The comparison of TD with regression (:func:`value_fits`) uses the same network and masks:
+semi-gradient TD regresses the training states onto ``sg[R(s) + γ Σ_{s'} P(s, s') f_θ(s')]``,
+where the successor ``s'`` may be a held-out state whose value is the network's own
+prediction — exactly what TD does with states it has never been given a target for.
+Regression takes ``V^π`` (Monte Carlo targets) or, for TD's *twin*, the TD network's own
+outputs on the training states (:func:`make_regression_fit`), so that TD and its twin are
+compared at equal fit; :func:`bellman_residual` says whether TD converged.
 
 The notebook's pipeline, one function per step: :func:`grid_problem` prepares a gridworld
 once (a frozen :class:`GridProblem`), :func:`pretrain_sweep` runs every pre-training target
-at every length (:class:`PretrainSweep`), :func:`value_fits` compares TD with Monte Carlo
-(:class:`ValueFits`); in deep RL, :func:`agent_play` lets trained agents play,
-:func:`frame_data` turns the play into training and held-out frames with pre-training
-targets (:class:`FrameData`), :func:`deep_value_fits` fits them (:class:`DeepFits`) and
-:func:`deep_errors` scores the fits (:class:`DeepErrors`).  The ``*_table`` functions
-write each step's numbers as text.
+at every length (:class:`PretrainSweep`), :func:`value_fits` compares TD with its twin and
+with Monte Carlo (:class:`ValueFits`).  The ``*_table`` functions write each step's
+numbers as text.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Literal
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from tdgen import spectral
-from tdgen.envs.interface import Env
 from tdgen.envs.tabular import InvalidMDPError, TabularEnv, check_gamma, encode_states, value_function
 from tdgen.profiles import CriticalBudget
 from tdgen.rl.fit import gradient_steps
 from tdgen.rl.networks import MLP
-from tdgen.rl.offline import make_offline_fit
-from tdgen.rl.policies import epsilon_greedy
-from tdgen.rl.rollouts import rollout
-from tdgen.rl.td import discounted_returns, expected_td_target
+from tdgen.rl.td import expected_td_target
 from tdgen.spectral import Eigendecomposition
 
 Target = Literal["td", "mc"]
@@ -260,6 +259,53 @@ def make_pretrain_finetune(
     return jax.jit(run)
 
 
+def _value_fitter(
+    x: jax.Array, hidden: int, learning_rate: float, n_steps: int, goal: Callable[[jax.Array, jax.Array], jax.Array]
+) -> Callable[[jax.Array, jax.Array, jax.Array], jax.Array]:
+    """``fit(rng, mask, y) -> values [n]``: ``n_steps`` Adam steps on ``½ masked_mse(f_θ, sg[goal(f_θ, y)], mask)``.
+
+    ``f_θ`` (an :class:`~tdgen.rl.networks.MLP` initialised from ``rng``) is evaluated on
+    every state of ``x [n, d]``; ``goal(f_θ [n], y [n]) -> [n]`` is the regression target.
+    """
+    model = MLP(hidden=hidden)
+    tx = optax.adam(learning_rate)
+
+    def fit(rng, mask, y):
+        def loss(params, _):
+            v = model.apply(params, x)
+            return 0.5 * masked_mse(v, jax.lax.stop_gradient(goal(v, y)), mask)
+
+        params = gradient_steps(loss, tx, model.init(rng, x), num_steps=n_steps).params
+        return model.apply(params, x)
+
+    return fit
+
+
+def _check_inputs(x: np.ndarray, n_states: int, n_steps: int) -> jax.Array:
+    """``x`` as a float32 ``[n, d]`` array, after checking its shape and ``n_steps ≥ 1``."""
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be at least 1, got {n_steps}")
+    x = jnp.asarray(x, dtype=jnp.float32)
+    if x.ndim != 2 or x.shape[0] != n_states:
+        raise ValueError(f"inputs must be [n, d] with n = {n_states} states, got shape {x.shape}")
+    return x
+
+
+def make_regression_fit(
+    x: np.ndarray, hidden: int, learning_rate: float, n_steps: int
+) -> Callable[[jax.Array, jax.Array, jax.Array], jax.Array]:
+    """Build a jit-compiled ``fit(rng, mask, y) -> values [n]``: regression on ``y [n]`` over the masked states.
+
+    Loss ``½ mean_{s: m(s)} (y(s) − f_θ(s))²``, ``n_steps`` Adam steps from the network's
+    initialisation by ``rng``: the Monte Carlo arm of :func:`make_value_fit` with any
+    target.  Given a TD fit's own outputs as ``y``, it is that fit's *twin*: a network that
+    sees exactly TD's training values, fitted by regression.  Vmap over seeds (``rng``,
+    ``mask``, ``y``).
+    """
+    x = _check_inputs(x, np.shape(x)[0], n_steps)
+    return jax.jit(_value_fitter(x, hidden, learning_rate, n_steps, lambda _, y: y))
+
+
 def make_value_fit(
     x: np.ndarray,
     P: np.ndarray,
@@ -274,32 +320,22 @@ def make_value_fit(
 
     ``target="td"``: semi-gradient TD, loss ``½ mean_{s: m(s)} (sg[R(s) + γ (P f_θ)(s)] − f_θ(s))²``,
     with ``f_θ`` evaluated on every state, held-out successors included.
-    ``target="mc"``: regression on ``V^π = (I − γP)^{-1} R`` (Monte Carlo targets).
+    ``target="mc"``: regression on ``V^π = (I − γP)^{-1} R`` (Monte Carlo targets), i.e.
+    :func:`make_regression_fit` with ``y = V^π``.
     Same network, Adam optimiser and ``n_steps`` for both.  Vmap over seeds (``rng``, ``mask``).
     """
     check_gamma(gamma)
     if target not in ("td", "mc"):
         raise ValueError(f"unknown target {target!r}; choose 'td' or 'mc'")
-    if n_steps < 1:
-        raise ValueError(f"n_steps must be at least 1, got {n_steps}")
-    x = jnp.asarray(x, dtype=jnp.float32)
-    if x.ndim != 2 or x.shape[0] != np.shape(P)[0]:
-        raise ValueError(f"inputs must be [n, d] with n = {np.shape(P)[0]} states, got shape {x.shape}")
+    x = _check_inputs(x, np.shape(P)[0], n_steps)
     v_pi = jnp.asarray(value_function(P, R, gamma), dtype=jnp.float32)
     Pj, Rj = jnp.asarray(P, dtype=jnp.float32), jnp.asarray(R, dtype=jnp.float32)
-    model = MLP(hidden=hidden)
-    tx = optax.adam(learning_rate)
-
-    def loss(params, mask):
-        v = model.apply(params, x)
-        goal = expected_td_target(Rj, Pj, v, gamma) if target == "td" else v_pi
-        return 0.5 * masked_mse(v, jax.lax.stop_gradient(goal), mask)
-
-    def fit(rng, mask):
-        params = gradient_steps(lambda p, _: loss(p, mask), tx, model.init(rng, x), num_steps=n_steps).params
-        return model.apply(params, x)
-
-    return jax.jit(fit)
+    if target == "td":
+        goal = lambda v, _: expected_td_target(Rj, Pj, v, gamma)
+    else:
+        goal = lambda _, y: y
+    fit = _value_fitter(x, hidden, learning_rate, n_steps, goal)
+    return jax.jit(lambda rng, mask: fit(rng, mask, v_pi))
 
 
 # ---------------------------------------------------------------------------------------
@@ -310,6 +346,20 @@ def make_value_fit(
 def _mse(f: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """:func:`masked_mse` as a NumPy array; ``mask`` broadcasts against ``f``."""
     return np.asarray(masked_mse(f, y, mask))
+
+
+def bellman_residual(values: np.ndarray, P: np.ndarray, R: np.ndarray, gamma: float, mask: np.ndarray) -> np.ndarray:
+    """Mean squared Bellman residual over the masked states: ``values [..., n]``, ``mask [..., n] -> [...]``.
+
+        mean_{s: m(s)} (V(s) − R(s) − γ Σ_{s'} P(s, s') V(s'))²
+
+    with ``V`` the network's outputs on every state (held-out successors included).  Zero on
+    the training states when semi-gradient TD has converged: its fixed point satisfies the
+    Bellman equation there and leaves the held-out values free, so TD can converge and still
+    differ from ``V^π`` on its training states.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    return _mse(values, R + gamma * values @ np.asarray(P).T, mask)
 
 
 @dataclass(frozen=True)
@@ -492,25 +542,37 @@ def sweep_table(problem: GridProblem, sweep: PretrainSweep, schedule: Sequence[i
     return "\n".join(lines)
 
 
+ARMS = ("td", "twin", "mc")
+"""The arms of the TD comparison — semi-gradient TD, its regression twin, Monte Carlo regression."""
+
+
 @dataclass(frozen=True)
 class ValueFits:
-    """TD against Monte Carlo on one gridworld (:func:`value_fits`); every dict is keyed by ``"td"``, ``"mc"``.
+    """TD, its twin and Monte Carlo on one gridworld (:func:`value_fits`); each dict is keyed by :data:`ARMS`.
+
+    ``S`` seeds, ``n`` states; errors are :func:`masked_mse` against ``v_std``.
 
     Attributes:
       values: ``[S, n]`` the learned value function of each seed.
-      test_error: ``[S]`` its held-out :func:`masked_mse` against ``v_std``.
-      train_error: ``[S]`` its training-state error.
+      test_error: ``[S]`` its held-out error (interpolation).
+      train_error: ``[S]`` its training-state error (fit).
+      bellman: ``[S]`` its :func:`bellman_residual` on the training states (for TD: convergence).
       energy: ``[S]`` its Dirichlet energy (μ-centred) over all states.
+      twin_fit: ``[S]`` the twin's training-state error against TD's outputs (equal fit: near 0).
+      disagreement: ``[S]`` mean squared difference of TD and its twin on the held-out states.
     """
 
     values: dict[str, np.ndarray]
     test_error: dict[str, np.ndarray]
     train_error: dict[str, np.ndarray]
+    bellman: dict[str, np.ndarray]
     energy: dict[str, np.ndarray]
+    twin_fit: np.ndarray
+    disagreement: np.ndarray
 
 
 def value_fits(problem: GridProblem, seeds: jax.Array, budget: CriticalBudget) -> ValueFits:
-    """Semi-gradient TD and Monte Carlo regression on the training states, from the same initialisations.
+    """Semi-gradient TD, its regression twin and Monte Carlo regression on the training states.
 
     :func:`make_value_fit` on ``problem.R_std`` (whose value function is ``v_std``,
     :func:`standardised_value_problem`) with width ``budget.hidden``, Adam
@@ -518,6 +580,16 @@ def value_fits(problem: GridProblem, seeds: jax.Array, budget: CriticalBudget) -
     and the problem's masks.  TD's target ``R(s) + γ Σ_{s'} P(s, s') f_θ(s')`` uses the
     network's own prediction at every successor, held-out ones included; only the training
     states are regressed onto their targets, by TD and by Monte Carlo alike.
+
+    TD does not reach ``V^π`` on its own training states: its targets there bootstrap from
+    its predictions at held-out successors, so held-out errors flow back into the training
+    values, and its fixed point satisfies the Bellman equation only on the training states.
+    Its held-out error against Monte Carlo's therefore mixes *where* TD's fixed point lies
+    (and whether TD converged: :func:`bellman_residual`) with how the network *generalizes*.
+    The twin separates the two: :func:`make_regression_fit` from the same initialisation,
+    with the Monte Carlo arm's budget, on TD's own outputs at the training states.  It sees
+    exactly TD's training values, so TD's and the twin's held-out errors compare TD with
+    regression at equal fit.
     """
     p = problem
     values = {}
@@ -526,422 +598,30 @@ def value_fits(problem: GridProblem, seeds: jax.Array, budget: CriticalBudget) -
             p.x, p.env.P, p.R_std, p.gamma, target, budget.hidden, budget.learning_rate, budget.value_steps
         )
         values[target] = np.asarray(jax.vmap(fit)(seeds, p.masks))  # [seeds, n]
+    twin = make_regression_fit(p.x, budget.hidden, budget.learning_rate, budget.value_steps)
+    values["twin"] = np.asarray(jax.vmap(twin)(seeds, p.masks, values["td"]))  # TD's values as targets
     return ValueFits(
         values=values,
         test_error={t: _mse(v, p.v_std, p.held_out) for t, v in values.items()},
         train_error={t: _mse(v, p.v_std, p.masks) for t, v in values.items()},
+        bellman={t: bellman_residual(v, p.env.P, p.R_std, p.gamma, p.masks) for t, v in values.items()},
         energy={t: spectral.dirichlet_energy(spectral.centre(v, p.mu), p.env.P, p.mu) for t, v in values.items()},
+        twin_fit=_mse(values["twin"], values["td"], p.masks),
+        disagreement=_mse(values["twin"], values["td"], p.held_out),
     )
 
 
 def value_fit_table(problem: GridProblem, fits: ValueFits) -> str:
-    """Mean over seeds of the training and held-out errors and the energy of TD's and MC's fits, as text."""
-    return "\n".join(
-        f"{t.upper()}: training MSE {fits.train_error[t].mean():.4f}, held-out MSE {fits.test_error[t].mean():.3f}, "
-        f"Dirichlet energy {fits.energy[t].mean():.3f} (V^π: {problem.energy_v:.3f})"
-        for t in ("td", "mc")
+    """Mean over seeds of each arm's errors, Bellman residual and energy, and TD's distance to its twin, as text."""
+    labels = {"td": "TD", "twin": "twin (regression on TD's values)", "mc": "Monte Carlo"}
+    lines = [f"{'arm':33s} {'training MSE':>12s} {'Bellman residual':>16s} {'held-out MSE':>12s} {'energy':>7s}"]
+    lines += [
+        f"{labels[t]:33s} {fits.train_error[t].mean():12.4f} {fits.bellman[t].mean():16.4f} "
+        f"{fits.test_error[t].mean():12.3f} {fits.energy[t].mean():7.3f}"
+        for t in ARMS
+    ]
+    lines.append(
+        f"V^π: energy {problem.energy_v:.3f}; TD against its twin: {fits.twin_fit.mean():.4f} on the training "
+        f"states, {fits.disagreement.mean():.3f} held out (mean squared difference)"
     )
-
-
-# ---------------------------------------------------------------------------------------
-# Deep RL: states and Monte Carlo returns of a trained MinAtar agent's play.
-# ---------------------------------------------------------------------------------------
-
-
-def interleaved_frames(
-    rollout: dict[str, jax.Array], gamma: float, stride: int = 2
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Split a rollout's frames into training frames and the held-out frames between them.
-
-    ``rollout``: leaves ``[T, N, ...]`` with ``obs``, ``reward``, ``done`` (as from
-    :func:`tdgen.rl.rollouts.rollout`).  Frame ``t`` of every trajectory is a *training*
-    frame when ``t ≡ 0 (mod stride)`` and ``t + stride ≤ T − 1``, a *held-out* frame when
-    ``t ≢ 0 (mod stride)``; only frames whose episode ended within the rollout are kept, so
-    that each one's discounted Monte Carlo return ``G_t = r_t + γ (1 − d_t) G_{t+1}`` is
-    exact.  A training frame comes as the ``stride``-step transition to the next training
-    frame of its trajectory,
-
-        R_t = Σ_{i<k} γ^i (Π_{j<i} (1 − d_{t+j})) r_{t+i},   D_t = 1 − Π_{i<k} (1 − d_{t+i}),
-
-    (``k = stride``), so that ``G_t = R_t + γ^k (1 − D_t) G_{t+k}``: TD with discount
-    ``γ^k`` on these transitions never sees a held-out frame, not even as a successor, and
-    still sees every reward.
-
-    Choose ``stride`` so that the held-out frames are interpolations between training
-    frames.  Claim 3 uses ``stride = 3`` (every third frame for training, the two between
-    held out), not 2: in Breakout-MinAtar the ball moves one cell diagonally per step, so
-    the checkerboard colour of its cell alternates from frame to frame, and with every other
-    frame held out all held-out frames — and no training frame — would have the ball on the
-    other colour.  A prototype run with ``stride = 2`` gave held-out errors above 1 (worse
-    than predicting the mean return) for every arm: extrapolation to unseen ball positions.
-
-    Returns:
-      ``(train, held_out)``, flat in time-major order: ``train`` with ``obs [D, ...]``,
-      ``action [D]`` (zeros: one output, a state value), ``reward [D]`` (``R_t``), ``done [D]``
-      (``D_t``), ``next_obs [D, ...]`` (frame ``t + k``), ``mc_return [D]``; ``held_out``
-      with ``obs [H, ...]`` and ``mc_return [H]``.  NumPy arrays (boolean indexing: call
-      outside jit).
-    """
-
-    if stride < 2:
-        raise ValueError(f"stride must be at least 2 (one held-out frame between training frames), got {stride}")
-    reward = np.asarray(rollout["reward"], dtype=np.float32)
-    done = np.asarray(rollout["done"], dtype=np.float32)
-    obs = np.asarray(rollout["obs"])
-    steps = reward.shape[0]
-    if steps <= stride:
-        raise ValueError(f"a rollout of {steps} steps has no transition of {stride} steps")
-    returns, complete = map(np.asarray, discounted_returns(jnp.asarray(reward), jnp.asarray(done), gamma))
-    n = steps - stride  # frames t with t + stride ≤ T − 1
-    reward_k, alive = np.zeros_like(reward[:n]), np.ones_like(reward[:n])
-    for i in range(stride):
-        reward_k += gamma**i * alive * reward[i : i + n]
-        alive *= 1.0 - done[i : i + n]
-    t = np.arange(steps)[:, None]
-    train = (t % stride == 0) & complete
-    train[n:] = False
-    held = (t % stride != 0) & complete
-    keep = train[:n]
-    train_data = {
-        "obs": obs[:n][keep],
-        "action": np.zeros(int(keep.sum()), dtype=np.int32),
-        "reward": reward_k[keep],
-        "done": (1.0 - alive)[keep],
-        "next_obs": obs[stride:][keep],
-        "mc_return": returns[:n][keep].astype(np.float32),
-    }
-    return train_data, {"obs": obs[held], "mc_return": returns[held].astype(np.float32)}
-
-
-def random_projection(x: np.ndarray, seed: int = 0) -> np.ndarray:
-    """``⟨w, vec x_i⟩`` for one direction ``w`` drawn uniformly from the unit sphere: ``[n, ...] -> [n]``.
-
-    ``w`` depends only on ``seed`` and the size of ``vec x_i``, so calls on different frames
-    of the same observation space project onto the same direction.
-    """
-    x = np.asarray(x, dtype=np.float64).reshape(np.shape(x)[0], -1)
-    w = np.random.default_rng(seed).standard_normal(x.shape[1])
-    return x @ (w / np.linalg.norm(w))
-
-
-def projection_sinusoids(u: np.ndarray, omegas: np.ndarray | Sequence[float], seed: int = 0) -> np.ndarray:
-    """Standardised ``g_l = sin(ω_l u + φ_l)`` of a projection ``u [n]``, one per frequency: ``[L, n]``.
-
-    ``u`` is a (scaled) :func:`random_projection` of the frames; the phases ``φ_l`` are drawn
-    uniformly from ``seed``.  Higher ``ω`` gives a function that changes faster along ``w``.
-    """
-    u = np.asarray(u, dtype=np.float64)
-    omegas = np.asarray(omegas, dtype=np.float64)
-    if u.ndim != 1 or omegas.ndim != 1 or omegas.size < 1:
-        raise ValueError(f"need u [n] and omegas [L], got shapes {u.shape} and {omegas.shape}")
-    phases = np.random.default_rng(seed).uniform(0.0, 2.0 * np.pi, size=(omegas.size, 1))
-    return standardise(np.sin(omegas[:, None] * u[None, :] + phases))
-
-
-def normalised_mse(pred: np.ndarray, returns: np.ndarray) -> np.ndarray:
-    """``mean_i (V_i − G_i)² / var_i(G_i)`` along the last axis: ``[..., n], [..., n] -> [...]``.
-
-    0 is a perfect fit, 1 the error of predicting the mean return everywhere.
-    """
-    pred, returns = np.asarray(pred, dtype=np.float64), np.asarray(returns, dtype=np.float64)
-    return ((pred - returns) ** 2).mean(axis=-1) / returns.var(axis=-1)
-
-
-def make_deep_value_fits(
-    apply: Callable,
-    gamma: float,
-    stride: int,
-    num_steps: int,
-    pretrain_steps: int,
-    batch_size: int,
-    learning_rate: float,
-    target_every: int,
-) -> Callable[[jax.Array, object, dict[str, jax.Array], jax.Array], tuple[object, object, object]]:
-    """Build a jit-compiled ``run(rng, params, train, pretrain_targets) -> (td, pretrained, finetuned)`` for one seed.
-
-    ``apply(params, obs [B, ...]) -> [B, 1]`` is a value network (a one-action Q-network),
-    ``params`` its initialisation, ``train`` the training transitions of
-    :func:`interleaved_frames` (leaves ``[D, ...]``) and ``pretrain_targets`` ``[L, D]``
-    (e.g. :func:`projection_sinusoids` of the training frames).  All fits are
-    :func:`tdgen.rl.offline.make_offline_fit` on minibatches of the training frames
-    only, with Adam and the same minibatch keys:
-
-    * ``td``: ``num_steps`` steps of TD towards ``R_t + γ^k (1 − D_t) V_θ⁻(x_{t+k})``
-      (``k = stride``, θ⁻ copied every ``target_every`` steps) — TD(0) on the training frames,
-      with ``R_t`` the discounted rewards of steps ``t, …, t + k − 1`` cut at an episode end
-      (``D_t = 1``), so TD sees every reward but never a held-out frame, not even as a
-      successor.  It learns the value of the policy that played (ε-greedy), not of its greedy
-      policy: Q-learning's targets would aim at the greedy policy's values, which the Monte
-      Carlo returns ``G_t`` of the play do not measure;
-    * ``pretrained`` ``[L, ...]``: ``pretrain_steps`` steps of regression on each
-      ``pretrain_targets[l]``, from ``params``;
-    * ``finetuned`` ``[L + 1, ...]``: ``num_steps`` steps of regression on ``G_t`` (Monte
-      Carlo targets, fresh optimiser state), index 0 from ``params`` (from scratch: the Monte
-      Carlo arm), index ``l + 1`` after ``pretrain_steps`` steps of regression on
-      ``pretrain_targets[l]``.
-
-    Returns parameter trees (leaves ``[...]`` for ``td``, ``[L, ...]`` for ``pretrained``
-    and ``[L + 1, ...]`` for ``finetuned``).  Vmap over seeds (``rng``, ``params``, ``train``, ``pretrain_targets``).
-    """
-
-    if stride < 1 or pretrain_steps < 1:
-        raise ValueError(f"need stride >= 1 and pretrain_steps >= 1, got {stride} and {pretrain_steps}")
-    td = make_offline_fit(apply, "td", gamma**stride, num_steps, batch_size, learning_rate, target_every, 1)
-    mc = make_offline_fit(apply, "mc", gamma**stride, num_steps, batch_size, learning_rate, target_every, 1)
-    pre = make_offline_fit(apply, "mc", gamma**stride, pretrain_steps, batch_size, learning_rate, target_every, 1)
-    last = lambda tree: jax.tree.map(lambda p: p[-1], tree)
-
-    def run(rng, params, train, pretrain_targets):
-        if pretrain_targets.ndim != 2 or pretrain_targets.shape[1] != train["mc_return"].shape[0]:
-            raise ValueError(
-                f"pretrain_targets must be [L, {train['mc_return'].shape[0]}], got {pretrain_targets.shape}"
-            )
-        fit_key, pre_key = jax.random.split(rng)
-        td_params = last(td(fit_key, params, train))
-
-        def pretrain(target):
-            return last(pre(pre_key, params, {**train, "mc_return": target}))
-
-        pretrained = jax.vmap(pretrain)(pretrain_targets)
-        starts = jax.tree.map(lambda p0, p: jnp.concatenate([p0[None], p]), params, pretrained)
-        finetuned = jax.vmap(lambda p: last(mc(fit_key, p, train)))(starts)
-        return td_params, pretrained, finetuned
-
-    return jax.jit(run)
-
-
-# ---------------------------------------------------------------------------------------
-# Deep RL: the dataset of frames, the fits and their errors, one object each.
-# ---------------------------------------------------------------------------------------
-
-
-def agent_play(
-    env: Env, apply: Callable, agent_params: Any, n_seeds: int, epsilon: float, n_steps: int, rng: jax.Array
-) -> dict[str, np.ndarray]:
-    """ε-greedy play of trained Q-network agents, one play per seed: leaves ``[n_seeds, n_steps, N, ...]``.
-
-    ``agent_params`` has leaves ``[A, ...]`` (``A`` agents, e.g. each seed's final
-    parameters) for the Q-network ``apply(params, obs) -> Q [N, actions]``; seed ``i`` plays
-    agent ``i mod A`` with :func:`tdgen.rl.policies.epsilon_greedy` in ``env`` (``N``
-    parallel copies) for ``n_steps`` steps (:func:`tdgen.rl.rollouts.rollout`), from key
-    ``i`` of ``jax.random.split(rng, n_seeds)``.  Returns the rollout's ``obs``, ``action``,
-    ``reward``, ``done`` and ``reset_step`` as NumPy arrays.
-    """
-    n_agents = jax.tree.leaves(agent_params)[0].shape[0]
-    players = jax.tree.map(lambda p: p[np.arange(n_seeds) % n_agents], agent_params)
-    behaviour = epsilon_greedy(apply, epsilon)
-    play = jax.jit(jax.vmap(lambda p, k: rollout(env, behaviour, p, n_steps, k)))
-    return jax.device_get(play(players, jax.random.split(rng, n_seeds)))
-
-
-def stack_frames(parts: Sequence[dict[str, np.ndarray]], n: int) -> dict[str, np.ndarray]:
-    """The first ``n`` frames of every part, stacked: part ``i``'s leaves ``[D_i, ...]`` -> ``[len(parts), n, ...]``."""
-    if any(leaf.shape[0] < n for part in parts for leaf in jax.tree.leaves(part)):
-        raise ValueError(f"every part needs at least {n} frames")
-    return jax.tree.map(lambda *a: np.stack([x[:n] for x in a]), *parts)
-
-
-def standardised_projection(train_obs: np.ndarray, play_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The :func:`random_projection` ``u`` of the frames, standardised per seed over its training frames.
-
-    ``train_obs [S, D, ...]`` are each seed's training frames and ``play_obs [S, T, N, ...]``
-    its whole play.  With ``p = ⟨w, vec x⟩`` and ``m_i``, ``s_i`` the mean and standard
-    deviation of ``p`` over seed ``i``'s training frames, returns ``u = (p − m_i) / s_i`` on
-    the training frames, ``[S, D]``, and ``p / s_i`` along the play, ``[S, T, N]`` (in the
-    same units, not centred: only its steps between frames are used).
-    """
-    raw = np.stack([random_projection(x) for x in train_obs])
-    centre, scale = raw.mean(axis=1, keepdims=True), raw.std(axis=1, keepdims=True)
-    along_play = random_projection(play_obs.reshape(-1, *play_obs.shape[3:]))
-    return (raw - centre) / scale, along_play.reshape(play_obs.shape[:3]) / scale[:, :, None]
-
-
-def frequency_range(u: np.ndarray, along_play: np.ndarray, n_levels: int) -> tuple[np.ndarray, float, float]:
-    """Pre-training frequencies from half a period across ``u``'s range to the frames' Nyquist frequency.
-
-    ``span`` is the median over seeds of ``max u − min u`` (``u [S, D]``), ``spacing`` the
-    median ``|u(x_{t+1}) − u(x_t)|`` between consecutive frames of the play
-    (``along_play [S, T, N]``, time on axis 1).  Returns ``(omegas [n_levels], span, spacing)``
-    with ``omegas`` geometrically spaced from ``π / span`` to ``π / spacing``.
-
-    The lowest frequency puts half a period across the range of ``u`` on the training
-    frames, as the lowest of :func:`sinusoid_targets` does across a grid.  At the highest,
-    ``sin(ω u + φ)`` typically changes sign between a frame and the next — between a
-    training frame and its held-out neighbour — the analogue of a grid's Nyquist frequency.
-    (A prototype range, evenly spaced from ``π/2``, changed every target by about a radian
-    or more between neighbouring frames: no smooth target at all.)
-    """
-    spacing = float(np.median(np.abs(np.diff(along_play, axis=1))))
-    span = float(np.median(u.max(axis=1) - u.min(axis=1)))
-    return np.geomspace(np.pi / span, np.pi / spacing, n_levels), span, spacing
-
-
-@dataclass(frozen=True)
-class FrameData:
-    """The deep-RL dataset of claim 3, built once by :func:`frame_data` (``S`` seeds, ``L`` frequencies).
-
-    Attributes:
-      train: each seed's training transitions (:func:`interleaved_frames`), leaves ``[S, D, ...]``.
-      held: each seed's held-out frames, ``obs [S, H, ...]`` and ``mc_return [S, H]``.
-      sizes: ``[S, 2]`` training and held-out frames of each seed before the cut to ``D`` and ``H``.
-      span: median range of the standardised projection ``u`` over the training frames.
-      spacing: median step of ``u`` between consecutive frames of the play.
-      omegas: ``[L]`` the pre-training frequencies (:func:`frequency_range`).
-      targets: ``[S, L, D]`` float32 pre-training targets (:func:`projection_sinusoids` of ``u``).
-    """
-
-    train: dict[str, np.ndarray]
-    held: dict[str, np.ndarray]
-    sizes: np.ndarray
-    span: float
-    spacing: float
-    omegas: np.ndarray
-    targets: np.ndarray
-
-
-def frame_data(play: dict[str, np.ndarray], gamma: float, stride: int, n_levels: int) -> FrameData:
-    """Training and held-out frames of each seed's play, and their pre-training targets.
-
-    ``play`` has leaves ``[S, T, N, ...]`` (:func:`agent_play`).  Each seed's play is split by
-    :func:`interleaved_frames` (every ``stride``-th frame for training, the frames between
-    held out; why claim 3 takes ``stride = 3`` is written there), keeping only frames whose
-    episode ended within the play, with their discounted returns ``G_t`` (discount
-    ``gamma``; claim 3 takes the profile's 0.9 rather than the agent's 0.99, so that TD can
-    propagate the rewards within its budget).  All seeds are cut to the smallest number of
-    training and of held-out frames over seeds (:func:`stack_frames`) so that they run as
-    one vmap.  The targets are ``sin(ω_l u + φ_l)``, standardised
-    (:func:`projection_sinusoids`), of the :func:`standardised_projection` ``u`` of the
-    training frames — the projection ``⟨w, vec x⟩`` of the flattened observation on one
-    random unit direction ``w`` — at the frequencies of :func:`frequency_range`.
-    """
-    n_seeds = play["obs"].shape[0]
-    splits = [interleaved_frames(jax.tree.map(operator.itemgetter(s), play), gamma, stride) for s in range(n_seeds)]
-    sizes = np.array([[t["obs"].shape[0], h["obs"].shape[0]] for t, h in splits])
-    train = stack_frames([t for t, _ in splits], sizes[:, 0].min())
-    held = stack_frames([h for _, h in splits], sizes[:, 1].min())
-    u, along_play = standardised_projection(train["obs"], play["obs"])
-    omegas, span, spacing = frequency_range(u, along_play, n_levels)
-    targets = np.stack([projection_sinusoids(row, omegas) for row in u]).astype(np.float32)
-    return FrameData(train, held, sizes, span, spacing, omegas, targets)
-
-
-def frame_table(data: FrameData) -> str:
-    """The dataset's frames per seed before and after the cut, its returns and its frequencies, as text."""
-    (train_lo, held_lo), (train_hi, held_hi) = data.sizes.min(axis=0), data.sizes.max(axis=0)
-    returns = data.held["mc_return"]
-    return "\n".join(
-        [
-            f"frames kept per seed (finished episodes): {train_lo}–{train_hi} training, "
-            f"{held_lo}–{held_hi} held-out; cut to {train_lo} and {held_lo}",
-            f"returns G_t: mean {returns.mean():.3f}, std {returns.std():.3f} (held-out frames)",
-            f"projection: median range {data.span:.2f}, median step between frames {data.spacing:.3f}; "
-            f"ω = {np.round(data.omegas, 2)}",
-        ]
-    )
-
-
-@dataclass(frozen=True)
-class DeepFits:
-    """Parameters of the deep fits of every seed (:func:`deep_value_fits`).
-
-    Attributes:
-      td: the TD fit, leaves ``[S, ...]``.
-      pretrained: the networks after pre-training on each frequency, leaves ``[S, L, ...]``.
-      finetuned: after Monte Carlo fine-tuning, leaves ``[S, L + 1, ...]``; index 0 is the
-        network trained from scratch (the Monte Carlo arm), ``l + 1`` the one pre-trained on ``omegas[l]``.
-    """
-
-    td: Any
-    pretrained: Any
-    finetuned: Any
-
-
-def deep_value_fits(net: nn.Module, data: FrameData, budget: CriticalBudget, stride: int, rng: jax.Array) -> DeepFits:
-    """Every deep fit of every seed: :func:`make_deep_value_fits`, vmapped over seeds.
-
-    ``net`` is a value network (``apply(params, obs [B, ...]) -> [B, 1]``); seed ``i`` is
-    initialised from key ``i`` of the first and fitted with key ``i`` of the second row of
-    ``jax.random.split(rng, (2, S))``.  Discount ``budget.gamma`` (``γ^stride`` for TD's
-    ``stride``-step transitions), ``budget.deep_steps`` steps of TD, of Monte Carlo
-    regression and of each fine-tuning, ``budget.deep_pretrain_steps`` of each pre-training,
-    minibatches of ``budget.deep_batch_size``, Adam ``budget.deep_learning_rate``, target
-    network copied every ``budget.deep_target_every`` steps.
-    """
-    init_keys, fit_keys = jax.random.split(rng, (2, data.targets.shape[0]))
-    inits = jax.vmap(net.init, in_axes=(0, None))(init_keys, data.train["obs"][0, :1])
-    run = make_deep_value_fits(
-        net.apply,
-        budget.gamma,
-        stride,
-        budget.deep_steps,
-        budget.deep_pretrain_steps,
-        budget.deep_batch_size,
-        budget.deep_learning_rate,
-        budget.deep_target_every,
-    )
-    return DeepFits(*jax.vmap(run)(fit_keys, inits, data.train, data.targets))
-
-
-@dataclass(frozen=True)
-class DeepErrors:
-    """:func:`normalised_mse` against ``G_t`` of every deep fit (:func:`deep_errors`).
-
-    ``held`` and ``train`` (held-out and training frames) map ``"td"`` and ``"mc"`` to
-    ``[S]`` and ``"pre"`` (fine-tuned after pre-training) to ``[S, L]``; ``pretrain`` is
-    ``[S, L]``, the pre-trained networks' error on their own targets over the training frames.
-    """
-
-    held: dict[str, np.ndarray]
-    train: dict[str, np.ndarray]
-    pretrain: np.ndarray
-
-
-def deep_errors(apply: Callable, data: FrameData, fits: DeepFits) -> DeepErrors:
-    """Normalised errors ``mean (V_θ(x) − G)² / var G`` of every fit of ``fits`` on ``data``'s frames."""
-    value_of = jax.jit(jax.vmap(lambda p, x: apply(p, x)[..., 0]))
-    values_of = jax.jit(jax.vmap(jax.vmap(lambda p, x: apply(p, x)[..., 0], in_axes=(0, None))))
-    errors = {}
-    for frames, part in (("train", data.train), ("held", data.held)):
-        g = part["mc_return"]
-        finetuned = np.asarray(values_of(fits.finetuned, part["obs"]))
-        errors[frames] = {
-            "td": normalised_mse(np.asarray(value_of(fits.td, part["obs"])), g),
-            "mc": normalised_mse(finetuned[:, 0], g),
-            "pre": normalised_mse(finetuned[:, 1:], g[:, None]),
-        }
-    pretrain = normalised_mse(np.asarray(values_of(fits.pretrained, data.train["obs"])), data.targets)
-    return DeepErrors(errors["held"], errors["train"], pretrain)
-
-
-def deep_error_table(omegas: np.ndarray, errors: DeepErrors) -> str:
-    """Mean over seeds of every error of ``errors``, one row per arm, as text."""
-    lines = [f"{'arm':30s} {'pre-train':>9s} {'training':>8s} {'held-out':>8s}"]
-    for arm, label in (("td", "TD"), ("mc", "Monte Carlo (from scratch)")):
-        lines.append(f"{label:30s} {'':9s} {errors.train[arm].mean():8.3f} {errors.held[arm].mean():8.3f}")
-    for level, omega in enumerate(omegas):
-        lines.append(
-            f"{f'pre-trained, ω = {omega:.2f}':30s} {errors.pretrain[:, level].mean():9.3f} "
-            f"{errors.train['pre'][:, level].mean():8.3f} {errors.held['pre'][:, level].mean():8.3f}"
-        )
     return "\n".join(lines)
-
-
-def trajectory_values(
-    play: dict[str, np.ndarray], gamma: float, apply: Callable, fits: DeepFits, n_steps: int
-) -> dict[str, np.ndarray]:
-    """Seed 0's first trajectory (environment 0) over its first ``n_steps`` steps: returns and predictions.
-
-    Returns ``t [n_steps]``, ``G`` (the discounted return ``G_t``, NaN where the episode did not
-    finish within the play), and the predictions ``td`` and ``mc`` (the network trained from
-    scratch by Monte Carlo regression) of seed 0's fits on the trajectory's frames, each ``[n_steps]``.
-    """
-    returns, finished = map(np.asarray, discounted_returns(play["reward"][0], play["done"][0], gamma))
-    t = np.arange(min(n_steps, returns.shape[0]))
-    frames = play["obs"][0, t, 0]
-    td, mc = jax.tree.map(lambda p: p[0], (fits.td, fits.finetuned))
-    return {
-        "t": t,
-        "G": np.where(finished[t, 0], returns[t, 0], np.nan),
-        "td": np.asarray(apply(td, frames)[:, 0]),
-        "mc": np.asarray(apply(jax.tree.map(lambda p: p[0], mc), frames)[:, 0]),
-    }

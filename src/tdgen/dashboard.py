@@ -6,6 +6,9 @@ Every verdict shown is re-derived from the numbers (:func:`tdgen.results.test_ve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from tdgen.results import claim_verdict, test_verdict
 
 
@@ -26,24 +29,38 @@ def _verdict(text: str) -> str:
     return f"**{text}**" if text == "reproduced" else f"*{text}*"
 
 
-def summary_table(claims: list[dict], prefix: str = "../") -> str:
+def summary_table(claims: list[dict], prefix: str = "../", others: Mapping[str, list[dict]] | None = None) -> str:
     """One row per claim: link, thumbnail, primary tests passed, verdict, profile.
 
-    ``prefix`` leads from the page that shows the table to the project root.
+    ``prefix`` leads from the page that shows the table to the project root.  ``others`` maps
+    further profiles (``gpu``, ``paper``) to their results: each gets a column with its primary
+    tests passed and verdict for the same claim (an en dash where it has none).
     """
+    others = dict(others or {})
+    by_profile = {name: {c["claim"]: c for c in found} for name, found in others.items()}
     lines = [
-        "| Claim | Figure | Primary tests reproduced | Verdict | Profile |",
-        "|---|---|---|---|---|",
+        "| Claim | Figure | Primary tests reproduced | Verdict | Profile |"
+        + "".join(f" At `{name}` |" for name in others),
+        "|---|---|---|---|---|" + "---|" * len(others),
     ]
     for claim in claims:
-        primary = [t for t in claim["tests"] if t["primary"]]
-        passed = sum(test_verdict(t) == "reproduced" for t in primary)
         figure = f"![]({prefix}{claim['figure']}){{w=160px}}" if claim.get("figure") else ""
+        cells = "".join(f" {_outcome(by_profile[name].get(claim['claim']))} |" for name in others)
         lines.append(
-            f"| {_link(claim)} | {figure} | {passed} of {len(primary)} | {_verdict(claim_verdict(claim['tests']))} "
-            f"| `{claim['profile']}` |"
+            f"| {_link(claim)} | {figure} | {_passed(claim)} | {_verdict(claim_verdict(claim['tests']))} "
+            f"| `{claim['profile']}` |{cells}"
         )
     return "\n".join(lines)
+
+
+def _passed(claim: dict) -> str:
+    primary = [t for t in claim["tests"] if t["primary"]]
+    return f"{sum(test_verdict(t) == 'reproduced' for t in primary)} of {len(primary)}"
+
+
+def _outcome(claim: dict | None) -> str:
+    """Another profile's result for a claim as one cell: verdict and primary tests passed."""
+    return "–" if claim is None else f"{_verdict(claim_verdict(claim['tests']))} ({_passed(claim)})"
 
 
 def interval_cell(test: dict) -> str:
@@ -83,17 +100,45 @@ def details(claim: dict) -> str:
     return "\n".join(lines)
 
 
-def dashboard(claims: list[dict], profile: str, prefix: str = "../", with_details: bool = True) -> str:
-    """The whole dashboard in MyST markdown; a note instead when ``profile`` has no results yet."""
+def dashboard(
+    claims: list[dict],
+    profile: str,
+    prefix: str = "../",
+    with_details: bool = True,
+    others: Mapping[str, list[dict]] | None = None,
+) -> str:
+    """The whole dashboard in MyST markdown; a note instead when ``profile`` has no results yet.
+
+    ``others``: further profiles' results, a column each in the summary (:func:`summary_table`).
+    """
     if not claims:
         return (
             ":::{note}\n"
             f"No results for the `{profile}` profile yet: run `make book` (with `TDGEN_PROFILE={profile}`).\n"
             ":::"
         )
-    parts = [summary_table(claims, prefix)]
+    parts = [summary_table(claims, prefix, others)]
     if with_details:
         parts.extend(details(c) for c in claims)
+    return "\n\n".join(parts)
+
+
+def other_profile_section(claim: dict, figures: list[str], prefix: str = "../") -> str:
+    """One claim as another profile (``gpu``) found it, for the claim's own page: its tests and its figures.
+
+    ``figures`` are paths from the project root (``figures/gpu/claim4_….png``), ``prefix`` leads
+    from the page to that root.  The figures are shown as they are, without captions: the
+    captions above, at the building profile, say what each shows.
+    """
+    provenance = claim.get("provenance") or {}
+    device = f" on {provenance['device']}" if provenance.get("device") else ""
+    parts = [
+        f"### At the `{claim['profile']}` profile",
+        f"The same notebook run at `{claim['profile']}`{device}, read from its committed results file; "
+        f"verdict: {_verdict(claim_verdict(claim['tests']))}.",
+        details(claim),
+        *(f"![{Path(f).stem}]({prefix}{f})" for f in figures),
+    ]
     return "\n\n".join(parts)
 
 

@@ -124,7 +124,6 @@ class SmoothnessBudget:
     grid_side: int
     drift_grid_side: int
     random_mdp_states: int
-    bootstrap_resamples: int = field(metadata=_STATS)
 
     def __post_init__(self) -> None:
         check_fields(
@@ -135,7 +134,6 @@ class SmoothnessBudget:
             "grid_side",
             "drift_grid_side",
             "random_mdp_states",
-            "bootstrap_resamples",
         )
 
 
@@ -194,7 +192,7 @@ class CriticalBudget:
 
     grid_side: int  # side of the open room; the four-rooms gridworld has its fixed 13 × 13 layout
     gamma: float = field(metadata=_HYPER)
-    seeds: int  # seeds (network initialisation and train/held-out split), run as one vmap
+    seeds: int  # gridworld seeds (network initialisation and train/held-out split), run as one vmap
     train_fraction: float = field(metadata=_HYPER)  # fraction of the states given for training; the rest held out
     hidden: int = field(metadata=_HYPER)  # width of the MLP's two hidden layers
     learning_rate: float = field(metadata=_HYPER)  # Adam, for pre-training, fine-tuning and the TD/MC comparison
@@ -204,7 +202,8 @@ class CriticalBudget:
     finetune_steps: int  # Adam steps on V^π after pre-training (and from scratch)
     value_steps: int  # Adam steps of the TD-versus-Monte-Carlo comparison
     bootstrap_resamples: int = field(metadata=_STATS)
-    deep_envs: int  # deep RL part: parallel environments of each seed's ε-greedy play of a trained DQN agent
+    deep_plays: int  # deep RL part: ε-greedy plays of each trained DQN agent (the agents are the units)
+    deep_envs: int  # parallel environments of each play
     deep_env_steps: int  # steps of that play (frames = deep_envs · deep_env_steps, less unfinished episodes)
     deep_levels: int  # frequencies of the pre-training sweep on the agent's frames
     deep_pretrain_steps: int  # Adam steps of each pre-training on a sinusoid of the observation
@@ -226,6 +225,7 @@ class CriticalBudget:
             "finetune_steps",
             "value_steps",
             "bootstrap_resamples",
+            "deep_plays",
             "deep_envs",
             "deep_env_steps",
             "deep_levels",
@@ -270,19 +270,23 @@ class AgentBudget:
 
 @dataclass(frozen=True)
 class InterferenceBudget:
-    """Claim 4: update matrices of the trained agents on probe states from random play."""
+    """Claim 4: update matrices of the trained agents on three probe sets (the final agents' play, random play,
+    each checkpoint's own play), and the TD-versus-Monte-Carlo control."""
 
     games: tuple[str, ...] = field(metadata=_GAME)  # tdgen.envs names, each with PPO and DQN; envpool: a seed per call
     other_games_fraction: float  # games after the first train for this fraction of the agents' environment steps
     seeds: int  # agents per game and algorithm (the first of the keys split from PRNGKey(0))
     matrices_at_once: int  # update matrices computed in one vmap (0: every seed and checkpoint at once)
-    states: int  # probe states: one update-matrix row and column each
-    warmup_steps: int  # random steps each probe environment plays before its state is recorded
+    states: int  # probe states: one update-matrix row and column each; a multiple of 2 · seeds (agent play)
+    warmup_steps: int  # steps each probe environment plays before its states are recorded
+    probe_envs: int  # environments each agent plays in for the "agent play" and "own states" probe sets
+    probe_steps: int  # steps recorded after the warm-up in each; states are drawn from these transitions
     learning_rate: float = field(metadata=_HYPER)  # SGD step of one update-matrix row
     offline_inits: int  # fresh Q-networks per DQN seed in the TD-versus-Monte-Carlo control (each trained both ways)
     offline_envs: int  # parallel environments of the DQN agent's ε-greedy play that gives the control's data
     offline_env_steps: int  # steps of that play (transitions = offline_envs · offline_env_steps, less unfinished)
     offline_steps: int  # Adam steps of each control network
+    offline_checkpoints: int  # points after equal chunks of offline_steps at which its update matrix is taken
     offline_batch_size: int = field(metadata=_HYPER)
     offline_learning_rate: float = field(metadata=_HYPER)
     offline_target_every: int = field(metadata=_HYPER)  # Adam steps between target-network copies of the TD arm
@@ -300,10 +304,24 @@ class InterferenceBudget:
             "offline_envs",
             "offline_env_steps",
             "offline_steps",
+            "offline_checkpoints",
             "offline_batch_size",
             "offline_target_every",
+            "probe_envs",
+            "probe_steps",
         )
         check_fields(self, nonnegative_int, "matrices_at_once", "warmup_steps")
+        if self.states % (2 * self.seeds) or self.states > self.probe_envs * self.probe_steps:
+            raise ValueError(
+                f"InterferenceBudget.states = {self.states} must be a multiple of 2 · seeds = {2 * self.seeds} (the "
+                f"agent-play probes: as many from every agent) and at most probe_envs · probe_steps = "
+                f"{self.probe_envs * self.probe_steps} (the transitions they are drawn from)"
+            )
+        if self.offline_steps % self.offline_checkpoints:
+            raise ValueError(
+                f"InterferenceBudget.offline_steps = {self.offline_steps} must be a multiple of "
+                f"offline_checkpoints = {self.offline_checkpoints}"
+            )
         check_fields(self, positive_float, "learning_rate", "offline_learning_rate")
         finite_float("InterferenceBudget.other_games_fraction", self.other_games_fraction, 0, 1, low_open=True)
 
@@ -334,6 +352,7 @@ class DistillBudget:
     dataset_envs: int  # parallel environments of the teacher rollouts whose states form the distillation data
     dataset_steps: int  # steps of those rollouts (states = dataset_envs · dataset_steps)
     distill_steps: int  # Adam steps of each student
+    lengths: int  # distillation lengths of the dose-response, each half the next, up to distill_steps
     batch_size: int = field(metadata=_HYPER)
     learning_rate: float = field(metadata=_HYPER)
     eval_episodes: int  # episodes of each evaluation, one per parallel environment
@@ -342,6 +361,7 @@ class DistillBudget:
     probe_states: int  # held-out teacher states for action agreement under noise
     paths: int  # interpolation paths between pairs of held-out states
     path_points: int  # points along each path
+    at_once: int  # networks per vmap in the measures of (a) and the fit of (b) (0: all at once; bounds memory)
     level_games: tuple[str, ...] = field(metadata=_GAME)  # (b): "maze" (jaxued) or "procgen:<game>" (envpool)
     level_seeds: int  # PPO teachers per level-based game (one vmap; envpool: one run per seed)
     train_levels: int = field(metadata=_GAME)  # training levels (level keys 0 … train_levels − 1)
@@ -360,6 +380,7 @@ class DistillBudget:
             "dataset_envs",
             "dataset_steps",
             "distill_steps",
+            "lengths",
             "batch_size",
             "eval_episodes",
             "eval_steps",
@@ -373,10 +394,18 @@ class DistillBudget:
             "bootstrap_resamples",
         )
         check_fields(self, positive_float, "learning_rate")
+        check_fields(self, nonnegative_int, "at_once")
         integer("DistillBudget.path_points", self.path_points, low=2)
         each("DistillBudget.noise_levels", self.noise_levels, probability)
         each("DistillBudget.level_games", self.level_games, text, unique=True)
+        if self.distill_steps // 2 ** (self.lengths - 1) < 1:
+            raise ValueError(f"{self.lengths} distillation lengths do not fit into {self.distill_steps} steps")
         _check_groups(self)
+
+    @property
+    def distill_schedule(self) -> tuple[int, ...]:
+        """The distillation lengths ``distill_steps / 2^k``, shortest first (snapshots of one run per student)."""
+        return tuple(self.distill_steps // 2**k for k in reversed(range(self.lengths)))
 
     def teacher_budget(self, agents: AgentBudget) -> AgentBudget:
         """The agents' budget for the PPO teachers of (b): ``agents`` with ``level_seeds`` seeds and these
@@ -418,7 +447,6 @@ PAPER = Profile(
         grid_side=30,
         drift_grid_side=20,
         random_mdp_states=400,
-        bootstrap_resamples=5000,
     ),
     td=TDBudget(
         grid_side=20,
@@ -448,6 +476,7 @@ PAPER = Profile(
         finetune_steps=8000,
         value_steps=8000,
         bootstrap_resamples=2000,
+        deep_plays=3,
         deep_envs=32,
         deep_env_steps=1000,
         deep_levels=8,
@@ -483,13 +512,16 @@ PAPER = Profile(
         other_games_fraction=1.0,
         seeds=5,
         matrices_at_once=4,
-        states=128,
+        states=120,
         warmup_steps=200,
+        probe_envs=8,
+        probe_steps=32,
         learning_rate=1e-3,
         offline_inits=4,
         offline_envs=32,
         offline_env_steps=5_000,
         offline_steps=50_000,
+        offline_checkpoints=10,
         offline_batch_size=64,
         offline_learning_rate=2.5e-4,
         offline_target_every=250,
@@ -501,6 +533,7 @@ PAPER = Profile(
         dataset_envs=64,
         dataset_steps=1000,
         distill_steps=50000,
+        lengths=6,
         batch_size=256,
         learning_rate=3e-4,
         eval_episodes=64,
@@ -509,6 +542,7 @@ PAPER = Profile(
         probe_states=4000,
         paths=256,
         path_points=33,
+        at_once=4,
         level_games=("procgen:bigfish", "procgen:coinrun", "procgen:jumper", "procgen:starpilot"),
         level_seeds=5,
         train_levels=10,
@@ -570,29 +604,30 @@ _MAZE_TEACHER_PPO = {"update_epochs": 4, "num_minibatches": 4, "learning_rate": 
 #: :meta hide-value:
 QUICK = override(
     PAPER, "quick",
-    smoothness={"ring_states": 64, "chain_states": 64, "grid_side": 12, "drift_grid_side": 10, "random_mdp_states": 100,
-                "bootstrap_resamples": 2000},
+    smoothness={"ring_states": 64, "chain_states": 64, "grid_side": 12, "drift_grid_side": 10,
+                "random_mdp_states": 100},
     td={"grid_side": 10, "n_times": 201, "td_seeds": 256, "nn_seeds": 8, "nn_steps": 4000,
         "td_step": 0.01, "nn_hidden": 128,
         "bootstrap_resamples": 1000},
     critical={"grid_side": 16, "seeds": 10, "target_levels": 6, "pretrain_steps": 1000, "pretrain_lengths": 2,
               "finetune_steps": 4000, "value_steps": 2000, "deep_envs": 8, "deep_env_steps": 400, "deep_levels": 4,
-              "deep_pretrain_steps": 300, "deep_steps": 600,
+              "deep_plays": 1, "deep_pretrain_steps": 300, "deep_steps": 600,
               "hidden": 32, "learning_rate": 0.003, "deep_batch_size": 32, "deep_learning_rate": 1e-3,
               "deep_target_every": 50,
               "bootstrap_resamples": 1000},
-    agents={"seeds": 2, "checkpoints": 10, "ppo_timesteps": 2_000_000, "ppo_num_envs": 64, "dqn_timesteps": 1_000_000,
+    agents={"seeds": 5, "checkpoints": 10, "ppo_timesteps": 1_000_000, "ppo_num_envs": 64, "dqn_timesteps": 500_000,
             "ppo": _MINATAR_PPO,
             "dqn": {**_MINATAR_DQN, "buffer_size": 100_000, "eps_anneal_steps": 100_000, "learning_starts": 5_000}},
-    interference={"games": ("Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Freeway-MinAtar"),
-                  "other_games_fraction": 0.25,  # 500k PPO and 250k DQN steps: ~3 min a game on 2 cores
-                  "seeds": 2, "matrices_at_once": 0, "states": 64, "warmup_steps": 100, "offline_inits": 2,
-                  "offline_envs": 16, "offline_env_steps": 1_000, "offline_steps": 5_000,
-                  "offline_target_every": 100,
+    interference={"games": ("Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar"),
+                  "other_games_fraction": 0.5,  # 500k PPO and 250k DQN steps per seed
+                  "matrices_at_once": 11, "states": 60, "warmup_steps": 100, "probe_steps": 16,
+                  "offline_inits": 1, "offline_envs": 16, "offline_env_steps": 500, "offline_steps": 1_500,
+                  "offline_checkpoints": 5, "offline_batch_size": 32, "offline_target_every": 100,
                   "bootstrap_resamples": 1000},
     distill={"value_game": "Breakout-MinAtar", "level_games": ("maze",), "train_levels": 100,
-             "students": 2, "dataset_envs": 32, "distill_steps": 15_000, "eval_steps": 1000,
-             "noise_levels": (0.0, 0.01, 0.02, 0.05, 0.1), "probe_states": 1000, "level_seeds": 4, "test_levels": 1000,
+             "students": 3, "dataset_envs": 32, "distill_steps": 15_000, "eval_steps": 1000,
+             "eval_episodes": 32, "noise_levels": (0.0, 0.01, 0.02, 0.05, 0.1), "probe_states": 1000,
+             "paths": 128, "at_once": 10, "test_levels": 1000,
              "ppo_timesteps": 1_000_000, "ppo_num_envs": 32,
              "batch_size": 128, "learning_rate": 1e-3, "ppo": {**_MAZE_TEACHER_PPO, "num_steps": 128},
              "bootstrap_resamples": 1000},
@@ -603,15 +638,14 @@ QUICK = override(
 #: :meta hide-value:
 SMOKE = override(
     PAPER, "smoke",
-    smoothness={"ring_states": 16, "chain_states": 16, "grid_side": 6, "drift_grid_side": 6, "random_mdp_states": 20,
-                "bootstrap_resamples": 100},
+    smoothness={"ring_states": 16, "chain_states": 16, "grid_side": 6, "drift_grid_side": 6, "random_mdp_states": 20},
     td={"grid_side": 5, "horizon": 10.0, "n_times": 51, "td_seeds": 16, "bellman_iterations": 20, "nn_seeds": 2,
         "nn_steps": 100, "nn_bands": 4,
         "td_step": 0.05, "nn_hidden": 32,
         "bootstrap_resamples": 100},
     critical={"grid_side": 6, "seeds": 3, "target_levels": 3, "pretrain_steps": 40, "pretrain_lengths": 2,
               "finetune_steps": 40, "value_steps": 40, "deep_envs": 4, "deep_env_steps": 90, "deep_levels": 3,
-              "deep_pretrain_steps": 10, "deep_steps": 20,
+              "deep_plays": 1, "deep_pretrain_steps": 10, "deep_steps": 20,
               "hidden": 16, "learning_rate": 0.003, "deep_batch_size": 16, "deep_learning_rate": 1e-3,
               "deep_target_every": 5,
               "bootstrap_resamples": 100},
@@ -619,13 +653,16 @@ SMOKE = override(
             "ppo": {**_MINATAR_PPO, "num_steps": 16},
             "dqn": {**_MINATAR_DQN, "buffer_size": 1_000, "eps_anneal_steps": 200, "learning_starts": 80}},
     interference={"games": ("Breakout-MinAtar",),
-                  "seeds": 2, "matrices_at_once": 0, "states": 16, "warmup_steps": 10, "offline_inits": 1,
-                  "offline_envs": 4, "offline_env_steps": 100, "offline_steps": 20,
+                  "seeds": 2, "matrices_at_once": 0, "states": 16, "warmup_steps": 10, "probe_envs": 4,
+                  "probe_steps": 4, "offline_inits": 1, "offline_envs": 4, "offline_env_steps": 100,
+                  "offline_steps": 20, "offline_checkpoints": 2,
                   "offline_batch_size": 16, "offline_target_every": 5,
                   "bootstrap_resamples": 100},
     distill={"value_game": "Breakout-MinAtar", "level_games": ("maze",),
-             "students": 1, "dataset_envs": 4, "dataset_steps": 25, "distill_steps": 20, "eval_episodes": 4,
+             "students": 1, "dataset_envs": 4, "dataset_steps": 25, "distill_steps": 20, "lengths": 3,
+             "eval_episodes": 4,
              "eval_steps": 50, "noise_levels": (0.0, 0.05), "probe_states": 16, "paths": 4, "path_points": 5,
+             "at_once": 0,
              "level_seeds": 2, "test_levels": 10, "ppo_timesteps": 2560, "ppo_num_envs": 8,
              "batch_size": 32, "learning_rate": 1e-3, "ppo": {**_MAZE_TEACHER_PPO, "num_steps": 16},
              "bootstrap_resamples": 100},

@@ -1,8 +1,9 @@
-"""The figures of claim 3 (critical period): each takes the arrays :mod:`tdgen.critical` computed.
+"""The figures of claim 3 (critical period), from the arrays of :mod:`tdgen.critical` and :mod:`tdgen.critical_deep`.
 
 Every function returns a new figure; the notebook publishes it
-(:func:`tdgen.plotting.publish_figure`).  Intervals are 95% bootstrap intervals of the mean
-over seeds (:func:`tdgen.stats.bootstrap_ci`).
+(:func:`tdgen.plotting.publish_figure`).  Error bars and bands are the intervals of the
+mean over independent units that the claim's tests record (:func:`tdgen.stats.mean_interval`:
+seeds in the gridworlds, agents in deep RL).
 """
 
 from __future__ import annotations
@@ -13,34 +14,50 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from tdgen import stats
-from tdgen.critical import DeepErrors, GridProblem, PretrainSweep, ValueFits
+from tdgen.critical import ARMS, GridProblem, PretrainSweep, ValueFits
+from tdgen.critical_deep import DeepErrors
 from tdgen.plotting import grid_heatmap
 
 FAMILY_STYLES = {"eigenvectors": ("o", "-"), "sinusoids": ("s", "--"), "random labels": ("*", "none")}
 """Marker and line style of each family of pre-training targets."""
+
+ARM_LABELS = {"td": "TD", "twin": "twin", "mc": "Monte Carlo"}
+"""Legend names of the arms of the TD comparison (:data:`tdgen.critical.ARMS`)."""
 
 
 def _colours() -> list[str]:
     return plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
-def _mean_ci(samples: np.ndarray, n_resamples: int) -> tuple[float, float]:
-    """95% bootstrap interval of the mean over seeds (a point when there is one seed)."""
-    ci = stats.bootstrap_ci(samples, n_resamples=n_resamples)
-    return (float(samples.mean()),) * 2 if ci is None else ci
-
-
 def _errorbar(ax: plt.Axes, x: np.ndarray, errors: np.ndarray, n_resamples: int, **kwargs: object) -> None:
-    """Means over seeds of ``errors [seeds, points]`` against ``x [points]``, with their intervals."""
-    means = errors.mean(axis=0)
-    cis = np.array([_mean_ci(errors[:, k], n_resamples) for k in range(errors.shape[1])])
-    ax.errorbar(x, means, yerr=[means - cis[:, 0], cis[:, 1] - means], capsize=3, **kwargs)
+    """Means over units of ``errors [units, points]`` against ``x [points]``, with their intervals."""
+    means, ci = errors.mean(axis=0), stats.mean_interval(errors, n_resamples=n_resamples)
+    ax.errorbar(x, means, yerr=[means - ci.low, ci.high - means], capsize=3, **kwargs)
 
 
 def _scratch_band(ax: plt.Axes, errors: np.ndarray, n_resamples: int, label: str) -> None:
-    """A grey band: the interval of the mean of ``errors [seeds]``, with the mean as a line."""
-    ax.axhspan(*_mean_ci(errors, n_resamples), color="0.8", label=label)
+    """A grey band: the interval of the mean of ``errors [units]``, with the mean as a line."""
+    ci = stats.mean_interval(errors, n_resamples=n_resamples)
+    ax.axhspan(float(ci.low), float(ci.high), color="0.8", label=label)
     ax.axhline(errors.mean(), color="0.4", lw=1)
+
+
+def _arm_groups(ax: plt.Axes, groups: Mapping[str, Mapping[str, np.ndarray]], n_resamples: int) -> None:
+    """Each group's arms side by side: a faint point per unit, the mean with its interval, lines joining a unit's arms.
+
+    ``groups`` maps a group name (the tick label, e.g. ``"held-out"``) to ``{arm: [units]}``
+    with arms among :data:`tdgen.critical.ARMS`, drawn in that order and colour.
+    """
+    for g, arms in enumerate(groups.values()):
+        names = [a for a in ARMS if a in arms]
+        x = g + 0.25 * (np.arange(len(names)) - (len(names) - 1) / 2)
+        ax.plot(x, np.stack([arms[a] for a in names]), color="0.8", lw=0.6, zorder=1)
+        for xi, arm in zip(x, names):
+            colour = _colours()[ARMS.index(arm)]
+            ax.scatter(np.full(arms[arm].size, xi), arms[arm], s=10, color=colour, alpha=0.4, zorder=2)
+            label = ARM_LABELS[arm] if g == 0 else None
+            _errorbar(ax, np.array([xi]), arms[arm][:, None], n_resamples, fmt="o", color=colour, label=label, zorder=3)
+    ax.set_xticks(range(len(groups)), list(groups))
 
 
 def dose_figure(
@@ -59,7 +76,7 @@ def dose_figure(
     fig, axes = plt.subplots(2, 2, figsize=(12, 9.4), layout="constrained")
     for row, (name, p) in zip(axes, problems.items()):
         s = sweeps[name]
-        _scratch_band(row[0], s.scratch_test, n_resamples, "from scratch (95% CI)")
+        _scratch_band(row[0], s.scratch_test, n_resamples, "from scratch (interval over seeds)")
         row[1].axhline(s.scratch_train.mean(), color="0.4", lw=1, label="from scratch")
         for j, steps in enumerate(schedule):
             for fam, (marker, ls) in FAMILY_STYLES.items():
@@ -109,39 +126,33 @@ def predictions_figure(problems: Mapping[str, GridProblem], sweeps: Mapping[str,
     return fig
 
 
-def _paired(
-    ax: plt.Axes, first: np.ndarray, second: np.ndarray, x: int = 0, fill: bool = True, labels: Sequence[str] = ("", "")
-) -> None:
-    """Two arms paired by seed, ``[seeds]`` each: points at ``x`` and ``x + 1``, lines joining a seed's two."""
-    ax.plot([x, x + 1], np.stack([first, second]), color="0.7", lw=0.8, zorder=1)
-    for offset, values, colour, label in zip((0, 1), (first, second), _colours(), labels):
-        face = colour if fill else "none"
-        ax.scatter(np.full(values.size, x + offset), values, facecolors=face, edgecolors=colour, label=label or None)
+def td_twin_figure(problems: Mapping[str, GridProblem], fits: Mapping[str, ValueFits], n_resamples: int) -> plt.Figure:
+    """TD against its twin and Monte Carlo in each gridworld (:func:`tdgen.critical.value_fits`).
 
-
-def td_mc_figure(problems: Mapping[str, GridProblem], fits: Mapping[str, ValueFits]) -> plt.Figure:
-    """TD against Monte Carlo in each gridworld (:func:`tdgen.critical.value_fits`).
-
-    One row per gridworld: held-out error and Dirichlet energy of the learned function, one
-    point per seed with lines joining the seed's two arms (dashed: the energy of ``V^π``),
-    then seed 0's TD and Monte Carlo functions over the grid.
+    One row per gridworld.  First panel (log scale): each arm's held-out error, training
+    error and Bellman residual on the training states, one faint point per seed, the mean
+    with its interval.  Second: the Dirichlet energy of each learned function (dashed: that
+    of ``V^π``).  Then seed 0's TD, twin and Monte Carlo functions over the grid.
     """
-    fig, axes = plt.subplots(2, 4, figsize=(15, 7.6), layout="constrained")
+    fig, axes = plt.subplots(2, 5, figsize=(19, 7.6), layout="constrained")
     for row, (name, p) in zip(axes, problems.items()):
         f = fits[name]
-        for ax, measure, ylabel in (
-            (row[0], f.test_error, "held-out MSE"),
-            (row[1], f.energy, "Dirichlet energy of V_θ"),
-        ):
-            _paired(ax, measure["td"], measure["mc"], labels=("TD", "Monte Carlo"))
-            ax.set_xticks([0, 1], ["TD", "Monte Carlo"])
-            ax.set_xlim(-0.5, 1.5)
-            ax.set_ylabel(ylabel)
-        row[0].set_title(name)
+        groups = {
+            "held-out\nMSE": f.test_error,
+            "training\nMSE": f.train_error,
+            "Bellman residual\n(training states)": f.bellman,
+        }
+        _arm_groups(row[0], groups, n_resamples)
+        row[0].set_yscale("log")
+        row[0].set_ylabel("MSE (standardised units)")
+        row[0].set_title(f"{name}: fit and interpolation")
+        row[0].legend(loc="best", fontsize="small")
+        _arm_groups(row[1], {"all states": f.energy}, n_resamples)
         row[1].axhline(p.energy_v, color="k", ls="--", lw=1, label="V^π")
+        row[1].set_ylabel("Dirichlet energy of V_θ")
         row[1].legend(loc="best", fontsize="small")
-        grid_heatmap(row[2], p.env, f.values["td"][0], title="TD, one seed")
-        grid_heatmap(row[3], p.env, f.values["mc"][0], title="Monte Carlo, same seed")
+        for ax, arm in zip(row[2:], ARMS):
+            grid_heatmap(ax, p.env, f.values[arm][0], title=f"{ARM_LABELS[arm]}, seed 0")
     return fig
 
 
@@ -153,27 +164,37 @@ def deep_figure(
     stride: int,
     n_resamples: int,
 ) -> plt.Figure:
-    """The deep-RL comparisons on a MinAtar agent's frames, in three panels.
+    """The deep-RL comparisons on MinAtar agents' frames, in three panels.
 
-    Left: normalised errors of TD and Monte Carlo (:func:`tdgen.critical.deep_errors`), one
-    point per seed, filled on held-out and hollow on training frames.  Middle: error after
-    fine-tuning against the pre-training frequency ``omegas`` (log scale), held-out (solid)
-    and training (dashed) frames, with the network trained from scratch as the grey band
-    and lines.  Right: ``trajectory`` (:func:`tdgen.critical.trajectory_values`), the
-    returns and both predictions along one trajectory, with ticks at the training frames.
+    ``errors`` is nested by agent (:meth:`tdgen.critical_deep.DeepErrors.nested`, arrays
+    ``[agents, plays, ...]``); every panel shows the agents' means over their plays, the
+    agents being the independent units.  Left (log scale): normalised held-out and training
+    errors and Bellman residual of TD, its twin and Monte Carlo
+    (:func:`tdgen.critical_deep.deep_errors`).  Middle: error after fine-tuning against the
+    pre-training frequency ``omegas`` (log scale), held-out (solid) and training (dashed)
+    frames, with the network trained from scratch as the grey band and lines.  Right:
+    ``trajectory`` (:func:`tdgen.critical_deep.trajectory_values`), the returns and the
+    three predictions along one trajectory, with ticks at the training frames.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), layout="constrained")
+    agent = lambda part: {k: v.mean(axis=1) for k, v in part.items()}
+    held, train, bellman = agent(errors.held), agent(errors.train), agent(errors.bellman)
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8), layout="constrained")
     ax = axes[0]
-    for x, part, fill in ((0, errors.held, True), (2, errors.train, False)):
-        _paired(ax, part["td"], part["mc"], x, fill)
-    ax.set_xticks([0, 1, 2, 3], ["TD\nheld-out", "MC\nheld-out", "TD\ntraining", "MC\ntraining"])
-    ax.set_ylabel("normalised MSE against G_t")
-    ax.set_title(f"{game}: TD against Monte Carlo")
+    groups = {
+        "held-out": {a: held[a] for a in ARMS},
+        "training": {a: train[a] for a in ARMS},
+        "Bellman\nresidual": bellman,
+    }
+    _arm_groups(ax, groups, n_resamples)
+    ax.set_yscale("log")
+    ax.set_ylabel("normalised MSE (1: predicting the mean G_t)")
+    ax.set_title(f"{game}: TD, its twin and Monte Carlo")
+    ax.legend(fontsize="small")
     ax = axes[1]
-    _scratch_band(ax, errors.held["mc"], n_resamples, "from scratch, held-out (95% CI)")
-    for part, ls, label in ((errors.held, "-", "held-out"), (errors.train, "--", "training")):
+    _scratch_band(ax, held["mc"], n_resamples, "from scratch, held-out (interval over agents)")
+    for part, ls, label in ((held, "-", "held-out"), (train, "--", "training")):
         _errorbar(ax, omegas, part["pre"], n_resamples, marker="o", ls=ls, label=f"pre-trained, {label} frames")
-    ax.axhline(errors.train["mc"].mean(), color="0.4", lw=1, ls="--", label="from scratch, training")
+    ax.axhline(train["mc"].mean(), color="0.4", lw=1, ls="--", label="from scratch, training")
     ax.set_xscale("log")
     ax.set_xticks(omegas, [f"{w:.2g}" for w in omegas])
     ax.minorticks_off()
@@ -184,12 +205,12 @@ def deep_figure(
     ax = axes[2]
     t = trajectory["t"]
     ax.plot(t, trajectory["G"], "k", lw=1.5, label="G_t")
-    for key, label, colour in (("td", "TD", _colours()[0]), ("mc", "Monte Carlo", _colours()[1])):
-        ax.plot(t, trajectory[key], color=colour, lw=1, label=label)
+    for arm in ARMS:
+        ax.plot(t, trajectory[arm], color=_colours()[ARMS.index(arm)], lw=1, label=ARM_LABELS[arm])
     train_t = t[t % stride == 0]
     ax.scatter(train_t, np.full(train_t.size, ax.get_ylim()[0]), marker="|", color="k", label="training frames")
     ax.set_xlabel("step t of one trajectory")
-    ax.set_ylabel("value")
-    ax.set_title("one seed, one environment")
+    ax.set_ylabel("value (discounted return)")
+    ax.set_title("agent 0, one play, one environment")
     ax.legend(fontsize="small")
     return fig

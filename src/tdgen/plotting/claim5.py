@@ -1,9 +1,10 @@
-"""Figures of claim 5: teachers against their distilled students.
+"""Figures and tables of claim 5: what distillation changes, against how closely the students fit their teachers.
 
-Each function returns the figure, for :func:`tdgen.plotting.publish_figure`.  The
-arrays are one number per network, ``[T, M, ...]``: row ``t`` holds teacher ``t``
-(column 0) and its students; ``groups`` names slices of the columns (e.g. the teacher,
-its students, the students of a shorter distillation), one colour each.
+The students of :func:`tdgen.distillation.distill_lengths` are taken at ``L`` distillation
+lengths; a measure of every student is ``[T, L, S]`` (teachers, lengths, students of a
+teacher) and of every teacher ``[T]`` (:func:`tdgen.distillation.by_length`).  The
+independent unit is the teacher: students are averaged within their teacher first, and
+intervals are :func:`tdgen.stats.mean_interval` over the ``T`` teachers' means.
 """
 
 from __future__ import annotations
@@ -13,96 +14,84 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from tdgen.distillation import ACTION_MODES, LEVEL_SETS
+from tdgen import stats
+from tdgen.results import ClaimTest
 
 
-def robustness(
-    levels: Sequence[float],
-    returns: np.ndarray,
-    agreement: np.ndarray,
-    groups: Mapping[str, slice],
-    noise_label: str,
+def dose_response(
+    lengths: Sequence[int],
+    panels: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]],
+    fit_label: str,
+    log_fit: bool = True,
 ) -> plt.Figure:
-    """Return (left) and greedy-action agreement (right) over the noise level, one line per group.
+    """One panel per measure: the students' mean at each length against their fit, the teachers' mean as a line.
 
     Args:
-      levels: ``[L]`` noise levels (the x-axis).
-      returns: ``[T, M, L]`` returns under noise (:func:`tdgen.distillation.noisy_returns`).
-      agreement: ``[T, M, L]`` greedy-action agreement (:func:`tdgen.distillation.noisy_agreement`).
-      groups: label -> the columns of a group; each line is the mean over its networks,
-        shaded from the lowest to the highest.
-      noise_label: what a noise level means (the x-axis label).
+      lengths: ``[L]`` Adam steps of each length (labels of the first panel's points).
+      panels: y-axis label -> ``(fit [T, L, S], teacher [T], students [T, L, S], chosen)``:
+        each student's fit to its teacher (e.g. its Q-error; the x of length ``k`` is the
+        mean over its students), the measure of every teacher and student, and the length
+        of the verdict (a dotted vertical line).  A point is the mean of the teachers'
+        student means, its bar :func:`tdgen.stats.mean_interval` over teachers (a range
+        below 3 teachers); the dashed line is the teachers' mean.
+      fit_label: the x-axis label (with units).
+      log_fit: a logarithmic x-axis (for fits spanning decades, e.g. squared errors).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    x = np.asarray(levels)
-    for values, ax, label in ((returns, axes[0], "episode return"), (agreement, axes[1], "greedy-action agreement")):
-        for i, (group, columns) in enumerate(groups.items()):
-            data = values[:, columns].reshape(-1, len(x))
-            ax.plot(x, data.mean(0), marker="o", color=f"C{i}", label=group)
-            ax.fill_between(x, data.min(0), data.max(0), color=f"C{i}", alpha=0.2)
-        ax.set_xlabel(noise_label)
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, layout="constrained")
+    for i, (ax, (label, (fit, teacher, students, chosen))) in enumerate(zip(axes.flat, panels.items())):
+        x = np.asarray(fit, dtype=float).mean(axis=(0, 2))
+        per_teacher = np.asarray(students, dtype=float).mean(axis=2)  # [T, L]
+        interval = stats.mean_interval(per_teacher)
+        y = per_teacher.mean(axis=0)
+        bars = np.abs(np.stack([y - interval.low, interval.high - y]))
+        ax.errorbar(x, y, yerr=bars, marker="o", color="C1", capsize=3, label="students (mean over teachers)")
+        ax.axhline(np.mean(teacher), color="C0", linestyle="--", label="teachers (mean)")
+        ax.axvline(x[chosen], color="0.4", linestyle=":", label="length of the verdict")
+        ax.set_xscale("log" if log_fit else "linear")
+        ax.tick_params(axis="x", which="both", labelrotation=30, labelsize=8)  # minor labels within a decade
+        ax.set_xlabel(fit_label)
         ax.set_ylabel(label)
-    axes[0].legend()
+        for k, steps in enumerate(lengths if i == 0 else ()):  # the Adam steps of each point, once
+            ax.annotate(f"{steps:,}", (x[k], y[k]), fontsize=7, textcoords="offset points", xytext=(4, 4))
+    axes.flat[0].legend(fontsize=7)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
     return fig
 
 
-def group_bars(ax: plt.Axes, values: np.ndarray, groups: Mapping[str, slice], ticks: Sequence[str]) -> None:
-    """One bar per group of ``values [T, M]`` (its mean) with a dot per network; ``ticks`` label the bars."""
-    for x, columns in enumerate(groups.values()):
-        data = values[:, columns].ravel()
-        ax.bar(x, data.mean(), color=f"C{x}", alpha=0.6)
-        ax.scatter(np.full(data.size, x), data, color=f"C{x}", zorder=3)
-    ax.set_xticks(range(len(groups)), ticks)
+def _cell(test: ClaimTest) -> str:
+    """``value [low, high]`` of one test (its range, or no interval, where it has none)."""
+    value = f"{test.value:.3g}"
+    if test.ci is None:
+        return value
+    low, high = test.ci
+    return f"{value} [{low:.3g}, {high:.3g}]" + (" (range)" if test.interval == "range" else "")
 
 
-def consistency_interference(
-    switches: np.ndarray,
-    variation: np.ndarray,
-    ratios: np.ndarray,
-    groups: Mapping[str, slice],
-    ticks: Sequence[str],
-) -> plt.Figure:
-    """Three panels of :func:`group_bars`: greedy-action switches, Q variation ratio, off-diagonal ratio.
+def sensitivity_table(
+    lengths: Sequence[int],
+    fit: Mapping[str, Sequence[float]],
+    tests: Sequence[Sequence[ClaimTest]],
+    chosen: int,
+) -> str:
+    """Markdown table of the same tests at every distillation length: a row per length, a column per test.
 
     Args:
-      switches, variation: ``[T, M]`` from :func:`tdgen.distillation.interpolation_consistency`.
-      ratios: ``[T, M]`` from :func:`tdgen.distillation.interference_ratios`.
-      groups: label -> the columns of a group, one bar each.
-      ticks: a short label per group, under its bar.
+      lengths: ``[L]`` Adam steps of each length.
+      fit: column name -> ``[L]`` a fit of the students at each length (e.g. the mean Q-error).
+      tests: ``[L][n]`` the ``n`` tests at each length, in the same order at every length
+        (columns named by the first length's test names); a cell is ``value [low, high]``.
+      chosen: the row of the verdict's length, marked in the first column.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
-    for ax, values, title, label in (
-        (axes[0], switches, "consistency: action", "greedy-action switches per path"),
-        (axes[1], variation, "consistency: Q-values", "Q variation / net change"),
-        (axes[2], ratios, "interference", "off-diagonal ratio of U"),
-    ):
-        group_bars(ax, values, groups, ticks)
-        ax.set_title(title)
-        ax.set_ylabel(label)
-    return fig
-
-
-def level_generalization(returns: Mapping[str, Mapping[tuple[str, str], np.ndarray]]) -> plt.Figure:
-    """Teacher and student returns on training and unseen levels: one row per game, a column per action mode.
-
-    Args:
-      returns: game -> ``{(level set, mode): [T, 1 + students]}`` of
-        :func:`tdgen.distillation.distill_on_levels` (column 0 the teacher).  Bars are
-        means, dots single networks.
-    """
-    games = list(returns)
-    fig, axes = plt.subplots(len(games), 2, figsize=(10, 3.6 * len(games)), sharey="row", squeeze=False)
-    for row, game in zip(axes, games):
-        for ax, mode in zip(row, ACTION_MODES):
-            for offset, who, colour in ((-0.18, "teacher", "C0"), (0.18, "student", "C1")):
-                for x, level_set in enumerate(LEVEL_SETS):
-                    r = returns[game][level_set, mode]
-                    data = r[:, 0] if who == "teacher" else r[:, 1:].ravel()
-                    label = who if x == 0 else None
-                    ax.bar(x + offset, data.mean(), width=0.36, color=colour, alpha=0.6, label=label)
-                    ax.scatter(np.full(data.size, x + offset), data, color=colour, zorder=3)
-            ax.set_xticks([0, 1], [f"{level_set} levels" for level_set in LEVEL_SETS])
-            ax.set_title(f"{game}, {mode} actions")
-        row[0].set_ylabel("mean episode return")
-    axes[0, 0].legend()
-    return fig
+    names = [test.name for test in tests[0]]
+    if any([test.name for test in row] != names for row in tests) or len(tests) != len(lengths):
+        raise ValueError("sensitivity_table: give the same tests, in the same order, at every length")
+    header = ["Adam steps", *fit, *names]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for k, (steps, row) in enumerate(zip(lengths, tests)):
+        first = f"**{steps:,}** (verdict)" if k == chosen else f"{steps:,}"
+        cells = [first, *(f"{np.asarray(values)[k]:.3g}" for values in fit.values()), *map(_cell, row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
