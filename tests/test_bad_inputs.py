@@ -158,9 +158,7 @@ BUDGET_ROWS = [
     row(
         changed(SMOKE.smoothness), TypeError, r"SmoothnessBudget\.grid_side must be an integer, got 6\.0", grid_side=6.0
     ),
-    row(
-        changed(SMOKE.smoothness), ValueError, r"SmoothnessBudget\.random_mdp_states.*got -5", random_mdp_states=-5
-    ),
+    row(changed(SMOKE.smoothness), ValueError, r"SmoothnessBudget\.random_mdp_states.*got -5", random_mdp_states=-5),
     row(changed(SMOKE.td), ValueError, r"TDBudget\.gamma must lie in \[0, 1\), got 1\.0", gamma=1.0),
     row(changed(SMOKE.td), ValueError, r"TDBudget\.n_times must be at least 2, got 1", n_times=1),
     row(changed(SMOKE.td), ValueError, r"TDBudget\.td_step must lie in \(0, inf\), got 0", td_step=0),
