@@ -75,8 +75,8 @@ if "google.colab" in sys.modules:
 # the 15,000-step students fitted their teachers and the gain vanished. The issue asking
 # for this dose–response was written after seeing those results. With it, the held-out
 # probe states were spread over the whole rollout (they were its first steps;
-# {py:func}`~tdgen.distillation.spread_states`), and evaluation episodes, noise levels and
-# paths were cut at `quick` to pay for 5 × 3 students at six lengths.
+# {py:func}`~tdgen.distillation.spread_states`), and evaluation episodes and paths were
+# cut at `quick` to pay for 5 × 3 students at six lengths.
 
 # %%
 import time
@@ -137,6 +137,7 @@ networks, _, losses = distillation.distill_lengths(
 held_out = distillation.teacher_states(
     data_env, behaviour, teachers, budget.dataset_steps, keys[1]
 )  # [teachers, states, ...]
+jax.block_until_ready(networks)  # time the work, not its asynchronous launch
 print(f"distilled {seeds}×{S} students in {time.perf_counter() - start:.0f} s")
 print(
     "loss before each length:",
