@@ -11,14 +11,15 @@ TDGEN_PROFILE ?= quick
 export TDGEN_PROFILE
 export TDGEN_ROOT := $(CURDIR)
 
-.PHONY: book test check-book check-results results lint notebooks clean help lock
+.PHONY: book test check-book check-results check-gpu-profile results lint notebooks clean help lock
 
 help:
 	@echo "make book   execute every notebook (TDGEN_PROFILE=$(TDGEN_PROFILE)) and build the HTML book in _build/html"
 	@echo "make test   lint, unit tests, every notebook under nbval at the smoke profile (and check-book if a book is built)"
 	@echo "make check-book     linkcheck and headless Chromium over the built book in _build/html"
 	@echo "make check-results  the regenerated results/$$TDGEN_PROFILE against the committed ones"
-	@echo "make results PROFILE=gpu [OUT=dir]  every notebook at PROFILE without the book: results, figures, run times"
+	@echo "make check-gpu-profile  every notebook at gpu-smoke (the gpu profile's games, smoke's budgets) on this machine"
+	@echo "make results PROFILE=gpu [JOBS=5] [OUT=dir]  every notebook at PROFILE without the book: results, figures, run times"
 	@echo "make lint   ruff over src, tests, notebooks and book extensions"
 	@echo "make notebooks  re-pair notebooks/*.ipynb with their jupytext .py sources"
 	@echo "make clean  remove the built book and its execution cache"
@@ -72,11 +73,17 @@ check-book: $(STAMP)
 check-results: $(STAMP)
 	$(BIN)/python -m tdgen.booktools compare-results results/$(TDGEN_PROFILE)
 
+# The gpu profile's code paths without a GPU: every notebook at gpu-smoke (gpu's four games at smoke's budgets)
+# through the command a GPU run uses, bundle included; CI runs it after make test (about 7 min on 2 cores).
+check-gpu-profile: $(STAMP)
+	$(BIN)/python -m tdgen.runbook gpu-smoke --jobs 2 --out _build/gpu-smoke-bundle
+
 # Every notebook at PROFILE (default: TDGEN_PROFILE) in a fresh kernel, no book: results/<profile>/
-# (with runtime.json) and figures/<profile>/; OUT=dir also copies them there as a few small files.
+# (with runtime.json) and figures/<profile>/; OUT=dir also copies them there as a few small files; JOBS=N trains
+# the agents first, then runs N notebooks at a time.
 PROFILE ?= $(TDGEN_PROFILE)
 results: $(STAMP)
-	$(BIN)/python -m tdgen.runbook $(PROFILE) $(if $(OUT),--out $(OUT))
+	$(BIN)/python -m tdgen.runbook $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(OUT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests notebooks book benchmarks

@@ -189,7 +189,7 @@ publish_figure(fig, "claim3_td_twin", profile.name)
 # units: each plays `deep_plays` times, and every statistic averages its plays first.
 
 # %%
-game, epsilon, stride = "Breakout-MinAtar", 0.05, 3
+game, epsilon, stride = critical_deep.GAME, 0.05, 3
 # trained as claims 4 and 5 train theirs (tdgen.rl.agents); loaded when cached
 agent_run = agents.trained_agents(profile, "DQN", game, progress=False)
 final = jax.tree.map(lambda p: p[:, -1], agent_run.params)  # last checkpoints

@@ -5,13 +5,15 @@ import importlib.util
 from operator import attrgetter
 from pathlib import Path
 
+import gymnax
 import pytest
 
 from tdgen import dashboard, profiles
+from tdgen.envs import minatar
 from tdgen.rl import agents
 
 ROOT = Path(__file__).resolve().parents[1]
-SMOKE, QUICK, PAPER = (profiles.PROFILES[n] for n in ("smoke", "quick", "paper"))
+SMOKE, QUICK, GPU, PAPER = (profiles.PROFILES[n] for n in ("smoke", "quick", "gpu", "paper"))
 
 
 def test_default_profile_is_quick(monkeypatch):
@@ -26,21 +28,23 @@ def test_profile_from_environment(monkeypatch):
 
 def test_unknown_profile_is_named(monkeypatch):
     monkeypatch.setenv(profiles.ENV_VAR, "huge")
-    with pytest.raises(profiles.UnknownProfileError, match=r"unknown profile 'huge'.*paper, quick, smoke"):
+    with pytest.raises(profiles.UnknownProfileError, match=r"'huge'.*: gpu, gpu-smoke, paper, quick, smoke"):
         profiles.get_profile()
 
 
 def test_profiles_are_immutable_and_ordered_by_budget():
-    assert list(profiles.PROFILES) == ["paper", "quick", "smoke"]
+    assert list(profiles.PROFILES) == ["paper", "gpu", "quick", "smoke", "gpu-smoke"]
     assert profiles.PROFILES["paper"] is profiles.PAPER
     with pytest.raises(AttributeError):
         QUICK.td.gamma = 0.5  # type: ignore[misc]
     with pytest.raises(AttributeError):
         QUICK.agents.ppo.learning_rate = 0.5  # type: ignore[misc]
-    assert SMOKE.td.td_seeds < QUICK.td.td_seeds < PAPER.td.td_seeds
-    assert SMOKE.smoothness.grid_side < QUICK.smoothness.grid_side < PAPER.smoothness.grid_side
-    assert SMOKE.agents.ppo_timesteps < QUICK.agents.ppo_timesteps < PAPER.agents.ppo_timesteps
-    assert SMOKE.agents.dqn_timesteps < QUICK.agents.dqn_timesteps < PAPER.agents.dqn_timesteps
+    assert SMOKE.td.td_seeds < QUICK.td.td_seeds == GPU.td.td_seeds < PAPER.td.td_seeds
+    assert SMOKE.smoothness.grid_side < QUICK.smoothness.grid_side == GPU.smoothness.grid_side
+    for steps in ("ppo_timesteps", "dqn_timesteps"):
+        smoke, quick, gpu, paper = (getattr(p.agents, steps) for p in (SMOKE, QUICK, GPU, PAPER))
+        assert smoke < quick < gpu < paper
+    assert SMOKE.agents.seeds < QUICK.agents.seeds < GPU.agents.seeds == PAPER.agents.seeds
 
 
 def test_interference_games_after_the_first_train_for_a_fraction_of_the_budget():
@@ -61,7 +65,7 @@ def test_interference_games_after_the_first_train_for_a_fraction_of_the_budget()
         dataclasses.replace(budget, other_games_fraction=0.0)
 
 
-@pytest.mark.parametrize("name", ["paper", "quick", "smoke"])
+@pytest.mark.parametrize("name", list(profiles.PROFILES))
 def test_level_teachers_share_the_ppo_hyperparameter_type(name):
     profile = profiles.PROFILES[name]
     distill = profile.distill
@@ -93,14 +97,14 @@ def test_override_changes_only_the_named_settings_and_checks_them():
         profiles.override(SMOKE, "tiny", td={"td_seeds": 0})
 
 
-def test_quick_and_smoke_are_paper_with_overrides():
-    """Whatever a profile does not override is ``paper``'s: the settings equal at every profile are paper's."""
+def test_the_profiles_are_paper_with_overrides():
+    """Whatever no profile overrides is ``paper``'s: the settings equal at every profile are paper's."""
     settings = profiles.profile_settings()
     differing = {s.path for s in profiles.profile_differences()}
     assert {s.path for s in settings} > differing
     for setting in settings:
         if setting.path not in differing:
-            assert setting.values["quick"] == setting.values["smoke"] == attrgetter(setting.path)(PAPER)
+            assert set(map(repr, setting.values.values())) == {repr(attrgetter(setting.path)(PAPER))}
 
 
 def test_every_setting_has_a_kind_and_a_readable_path():
@@ -124,13 +128,13 @@ def test_every_claim_has_its_own_statistics_settings():
     assert statistics == [f"{group}.bootstrap_resamples" for group in claims]
 
 
-def test_differences_list_what_quick_and_smoke_change():
+def test_differences_list_what_each_profile_changes():
     rows = {s.path: s for s in profiles.profile_differences()}
     ppo_rate = rows["agents.ppo.learning_rate"]
     assert (ppo_rate.group, ppo_rate.field, ppo_rate.kind) == ("agents.ppo", "learning_rate", profiles.HYPERPARAMETER)
-    assert ppo_rate.values == {"paper": 2.5e-4, "quick": 5e-3, "smoke": 5e-3}
-    assert rows["agents.ppo.clip_eps"].values == {"paper": 0.1, "quick": 0.2, "smoke": 0.2}
-    assert rows["agents.seeds"].values == {"paper": 10, "quick": 5, "smoke": 2}
+    assert ppo_rate.values == {"paper": 2.5e-4, "gpu": 5e-3, "quick": 5e-3, "smoke": 5e-3, "gpu-smoke": 5e-3}
+    assert list(rows["agents.ppo.clip_eps"].values.values()) == [0.1, 0.2, 0.2, 0.2, 0.2]
+    assert rows["agents.seeds"].values == {"paper": 10, "gpu": 10, "quick": 5, "smoke": 2, "gpu-smoke": 2}
     assert "td.gamma" not in rows and "agents.ppo.gamma" not in rows  # the same at every profile
     for setting in rows.values():
         assert len({repr(v) for v in setting.values.values()}) > 1
@@ -138,9 +142,11 @@ def test_differences_list_what_quick_and_smoke_change():
 
 def test_profiles_table_lists_every_setting_with_its_kind():
     table = dashboard.profiles_table()
-    assert table.startswith("| Setting | Kind | `paper` | `quick` | `smoke` |")
-    assert "| `td.gamma` | hyper-parameter | 0.9 | 0.9 | 0.9 |" in table
-    assert "| `distill.noise_levels` | budget | 0, 0.02, 0.05, 0.1, 0.2 | 0, 0.01, 0.02, 0.05, 0.1 | 0, 0.05 |" in table
+    assert table.startswith("| Setting | Kind | `paper` | `gpu` | `quick` | `smoke` | `gpu-smoke` |")
+    assert "| `td.gamma` | hyper-parameter | 0.9 | 0.9 | 0.9 | 0.9 | 0.9 |" in table
+    quick_noise = "0, 0.01, 0.02, 0.05, 0.1"
+    noise = f"| `distill.noise_levels` | budget | 0, 0.02, 0.05, 0.1, 0.2 | {quick_noise} | {quick_noise} | 0, 0.05 |"
+    assert noise + " 0, 0.05 |" in table
     assert (
         "`critical.pretrain_steps`" in table and "`interference.states`" in table and "`smoothness.grid_side`" in table
     )
@@ -149,12 +155,54 @@ def test_profiles_table_lists_every_setting_with_its_kind():
 
 def test_differences_table_is_what_the_reproducing_page_shows():
     table = dashboard.profiles_table(differences_only=True)
-    assert "| `agents.ppo.learning_rate` | hyper-parameter | 0.00025 | 0.005 | 0.005 |" in table
-    assert "| `agents.seeds` | budget | 10 | 5 | 2 |" in table
-    assert "| `td.bootstrap_resamples` | statistics | 2000 | 1000 | 100 |" in table
+    assert "| `agents.ppo.learning_rate` | hyper-parameter | 0.00025 | 0.005 | 0.005 | 0.005 | 0.005 |" in table
+    assert "| `agents.seeds` | budget | 10 | 10 | 5 | 2 | 2 |" in table
+    assert "| `td.bootstrap_resamples` | statistics | 2000 | 1000 | 1000 | 100 | 100 |" in table
     assert "`td.gamma`" not in table
     assert table.count("\n") == 1 + len(profiles.profile_differences())
     assert "{profile-differences}" in (ROOT / "book" / "reproducing.md").read_text()
+
+
+def test_gpu_is_quick_with_more_runs_all_four_minatar_games_and_longer_training():
+    changed = {s.path: s.values for s in profiles.profile_differences({"quick": QUICK, "gpu": GPU})}
+    assert all(not path.startswith(("smoothness.", "td.")) for path in changed)  # claims 1 and 2 as at quick
+    assert all(".ppo." not in path and ".dqn." not in path for path in changed)  # the same hyper-parameters
+    assert set(GPU.interference.games) == set(minatar.MINATAR_ENVS) and GPU.interference.other_games_fraction == 1.0
+    assert GPU.agents.seeds == GPU.interference.seeds == GPU.distill.level_seeds == 10  # 10 runs per agent and game
+    assert GPU.agents.dqn_timesteps >= 1_000_000 and GPU.critical.seeds >= 10
+
+
+@pytest.mark.parametrize("name", list(profiles.PROFILES))
+def test_every_agent_of_every_profile_has_a_valid_config(name):
+    """Each profile's agents build their configs, which check what a budget alone cannot (updates per checkpoint)."""
+    profile = profiles.PROFILES[name]
+    for game in profile.interference.games:
+        for algorithm in agents.ALGORITHMS:
+            config = agents.agent_config(profile, algorithm, game)
+            assert config.env_name == game and config.num_checkpoints == profile.agents.checkpoints
+    for game in profile.distill.level_games:
+        assert agents.agent_config(profile, "PPO", game).total_timesteps == profile.distill.ppo_timesteps
+
+
+def test_gpu_smoke_plays_gpus_games_at_smokes_budgets():
+    gpu_smoke = profiles.PROFILES["gpu-smoke"]
+    kept = {"interference.offline_env_steps"}  # Freeway's episodes must end in the control's play
+    for setting in profiles.profile_settings({"gpu": GPU, "smoke": SMOKE, "gpu-smoke": gpu_smoke}):
+        expected = setting.values["gpu" if setting.kind == profiles.GAMES or setting.path in kept else "smoke"]
+        assert setting.values["gpu-smoke"] == expected, setting.path
+    with pytest.raises(ValueError, match=r"keep: interference\.offline_steps_x is not a setting"):
+        profiles.at_budgets_of(GPU, SMOKE, "x", keep=("interference.offline_steps_x",))
+    assert gpu_smoke.interference.games != SMOKE.interference.games  # so the test runs something smoke does not
+    assert set(profiles.TEST_PROFILES) == {"smoke", "gpu-smoke"} < set(profiles.PROFILES)
+
+
+@pytest.mark.parametrize("name", list(profiles.PROFILES))
+def test_freeway_episodes_end_within_the_controls_play(name):
+    """Freeway-MinAtar's episodes always run to its time limit; the TD-versus-MC control needs finished ones."""
+    interference = profiles.PROFILES[name].interference
+    if "Freeway-MinAtar" in interference.games:
+        time_limit = gymnax.make("Freeway-MinAtar")[1].max_steps_in_episode
+        assert interference.offline_env_steps > time_limit
 
 
 def test_book_extension_registers_the_profile_directives():

@@ -8,6 +8,8 @@ import pytest
 
 from tdgen import compare, dashboard, provenance, results
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def _test(name="a", value=0.5, ci=(0.4, 0.6), threshold=0.3, direction=">=", primary=True, units=5) -> dict:
     kind = "none" if ci is None else "range" if units < 3 else "t99" if units < 5 else "boot-t95"
@@ -187,6 +189,14 @@ def test_compare_folder_fails_only_within_the_committed_environment(tmp_path, sa
     assert "tests['a'].value" in text and ("FAILED" in text) is fails
     _write(folder, "claim1.json", _claim() | {"provenance": env | {"commit": "2"}})
     assert not compare.compare_folder(folder)[0].failed  # the same numbers: nothing differs
+
+
+def test_commit_outside_git_is_the_one_named_for_the_copy(tmp_path, monkeypatch):
+    monkeypatch.delenv(provenance.COMMIT_ENV_VAR, raising=False)
+    assert provenance.commit(tmp_path) is None  # tmp_path is no git checkout
+    monkeypatch.setenv(provenance.COMMIT_ENV_VAR, "0123abcd")
+    assert provenance.commit(tmp_path) == "0123abcd+copy"
+    assert provenance.commit(ROOT).split("+")[0] != "0123abcd"  # a checkout's own HEAD wins
 
 
 def test_provenance_table_shows_each_claims_commit_lock_and_wall_time():

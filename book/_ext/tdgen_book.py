@@ -27,7 +27,7 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 from tdgen.dashboard import dashboard, environment_table, other_profile_section, profiles_table, provenance_table
-from tdgen.profiles import PROFILES, get_profile
+from tdgen.profiles import PROFILES, TEST_PROFILES, get_profile
 from tdgen.results import load_claims
 
 # Pages re-read after the notebooks on every build: the dashboards and the status page.
@@ -45,9 +45,9 @@ def _claims(directive: SphinxDirective, profile: str | None = None) -> list[dict
 
 
 def _other_profiles(directive: SphinxDirective) -> dict[str, list[dict]]:
-    """The results of every other profile that has any (``smoke``, the tests' profile, left out), by name."""
+    """The results of every other profile that has any (the tests' profiles left out), by name."""
     building = get_profile().name
-    others = {name: _claims(directive, name) for name in PROFILES if name not in (building, "smoke")}
+    others = {name: _claims(directive, name) for name in PROFILES if name not in (building, *TEST_PROFILES)}
     return {name: claims for name, claims in others.items() if claims}
 
 
@@ -115,7 +115,7 @@ class ProfilesTable(SphinxDirective):
 
 
 class ProfileDifferences(SphinxDirective):
-    """``{profile-differences}``: the settings (and kinds) in which ``quick`` and ``smoke`` differ from ``paper``."""
+    """``{profile-differences}``: the settings (and kinds) in which the profiles differ."""
 
     has_content = False
 

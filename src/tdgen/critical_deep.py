@@ -57,6 +57,8 @@ from tdgen.rl.policies import epsilon_greedy
 from tdgen.rl.rollouts import rollout
 from tdgen.rl.td import discounted_returns
 
+GAME = "Breakout-MinAtar"  #: the game whose trained DQN agents play the frames of this part, at every profile
+
 
 def interleaved_frames(
     rollout: dict[str, jax.Array], gamma: float, stride: int = 2

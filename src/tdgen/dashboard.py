@@ -146,7 +146,7 @@ def profiles_table(differences_only: bool = False) -> str:
     """Every setting of every profile with its kind, one row each, read from :mod:`tdgen.profiles`.
 
     ``differences_only``: only the settings in which the profiles differ
-    (:func:`tdgen.profiles.profile_differences`: ``quick``'s and ``smoke``'s changes to ``paper``).
+    (:func:`tdgen.profiles.profile_differences`).
     """
     from tdgen.profiles import PROFILES, profile_differences, profile_settings
 

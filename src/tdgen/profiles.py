@@ -2,13 +2,16 @@
 
 A profile is chosen with the environment variable ``TDGEN_PROFILE``:
 
-* ``paper`` – paper-scale settings for one GPU, written out in full once (:data:`PAPER`);
+* ``paper`` – paper-scale settings (Atari, ProcGen), written out in full once (:data:`PAPER`);
+* ``gpu`` – ``quick`` scaled up to what one GPU runs in minutes: 10 runs per agent, four MinAtar games;
 * ``quick`` – the default; the whole book in minutes on a 2-core CPU laptop;
-* ``smoke`` – seconds per notebook; used by the tests (nbval).
+* ``smoke`` – seconds per notebook; used by the tests (nbval);
+* ``gpu-smoke`` – ``gpu``'s games at ``smoke``'s budgets; the tests run it so that ``gpu`` cannot rot.
 
-``quick`` and ``smoke`` are ``paper`` with named changes (:func:`override`), so what
-sets them apart is all that their definitions say: :func:`profile_differences` lists
-it, and the Reproducing page shows it as a table.
+``quick`` and ``smoke`` are ``paper`` with named changes (:func:`override`), ``gpu`` is
+``quick`` with named changes, and ``gpu-smoke`` is ``gpu`` with ``smoke``'s settings
+(:func:`at_budgets_of`), so what sets them apart is all that their definitions say:
+:func:`profile_differences` lists it, and the Reproducing page shows it as a table.
 
 A :class:`Profile` holds one group of settings per claim — :class:`SmoothnessBudget`
 (claim 1), :class:`TDBudget` (2), :class:`CriticalBudget` (3), :class:`InterferenceBudget`
@@ -31,7 +34,7 @@ immutable :class:`Profile`; every value is checked where it is written (:mod:`td
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from operator import attrgetter
 from typing import Any, NamedTuple, get_type_hints
@@ -667,12 +670,32 @@ SMOKE = override(
              "batch_size": 32, "learning_rate": 1e-3, "ppo": {**_MAZE_TEACHER_PPO, "num_steps": 16},
              "bootstrap_resamples": 100},
 )
-# fmt: on
 
-#: Every profile by its name.
+# Freeway-MinAtar's episodes always last this many steps (its time limit), and the TD-versus-Monte-Carlo control
+# of claim 4 needs finished episodes: a profile that plays Freeway must play its control for longer than this.
+_FREEWAY_EPISODE = 2_500
+
+#: ``quick`` scaled up for one GPU: claims 3–5 with 10 independent runs of every agent (and 32 gridworld
+#: seeds), all four MinAtar games, MinAtar agents trained for millions of steps (Young & Tian 2019 ran DQN for
+#: 5M frames) and the maze teachers for 3M; claims 1 and 2, which reproduce at ``quick``, stay as they are.
+#: Meant for ``python -m tdgen.runbook gpu --jobs 5`` within 8 minutes on one GPU; by the rates of
+#: ``benchmarks/bench_minatar.py`` on one H100 (10 vmapped seeds: PPO 3.3M, DQN 0.85M environment steps per
+#: second) the agents' training takes about 4 × (50M / 3.3M + 20M / 0.85M) ≈ 155 s.  The Reproducing page
+#: gives the whole estimate.
 #:
 #: :meta hide-value:
-PROFILES: dict[str, Profile] = {p.name: p for p in (PAPER, QUICK, SMOKE)}
+GPU = override(
+    QUICK, "gpu",
+    critical={"seeds": 32, "deep_plays": 3, "deep_envs": 32, "deep_env_steps": 1000, "deep_levels": 8,
+              "deep_pretrain_steps": 1000, "deep_steps": 2000},
+    agents={"seeds": 10, "ppo_timesteps": 5_000_000, "dqn_timesteps": 2_000_000},
+    interference={"games": ("Breakout-MinAtar", "SpaceInvaders-MinAtar", "Asterix-MinAtar", "Freeway-MinAtar"),
+                  "other_games_fraction": 1.0, "seeds": 10, "matrices_at_once": 22, "states": 120,
+                  "probe_steps": 32, "offline_envs": 32, "offline_steps": 5_000,
+                  "offline_env_steps": _FREEWAY_EPISODE + 100},
+    distill={"level_seeds": 10, "eval_episodes": 64, "paths": 256, "ppo_timesteps": 3_000_000},
+)
+# fmt: on
 
 
 class Setting(NamedTuple):
@@ -712,8 +735,8 @@ def profile_settings(profiles: Mapping[str, Profile] | None = None) -> list[Sett
 def profile_differences(profiles: Mapping[str, Profile] | None = None) -> list[Setting]:
     """The settings whose value is not the same at every one of ``profiles`` (default: :data:`PROFILES`).
 
-    With the default, the changes of ``quick`` and ``smoke`` to ``paper``, each a row
-    ``(group, field, kind, {"paper": …, "quick": …, "smoke": …})``.
+    With the default, every setting that some profile changes, each a row
+    ``(group, field, kind, {"paper": …, "gpu": …, "quick": …, "smoke": …, "gpu-smoke": …})``.
     """
 
     def differs(setting: Setting) -> bool:
@@ -721,6 +744,45 @@ def profile_differences(profiles: Mapping[str, Profile] | None = None) -> list[S
         return any(value != first for value in others)
 
     return [setting for setting in profile_settings(profiles) if differs(setting)]
+
+
+def at_budgets_of(profile: Profile, small: Profile, name: str, keep: Collection[str] = ()) -> Profile:
+    """``profile`` called ``name`` with every setting but the games (:data:`GAMES`) and the paths in ``keep``
+    (``"interference.offline_env_steps"``) taken from ``small``.
+
+    The result plays ``profile``'s games and levels through the same code at ``small``'s budgets,
+    hyper-parameters and statistics: ``gpu-smoke`` (:data:`GPU_SMOKE`) is ``gpu`` at ``smoke``'s, so
+    that a CPU test runs the ``gpu`` profile's code paths in minutes.  ``keep`` names the settings
+    that the games need as they are (an episode's length).  Raises :class:`ValueError` naming a
+    path in ``keep`` that is no setting.
+    """
+    paths = {setting.path for setting in profile_settings({"profile": profile})}
+    if unknown := sorted(set(keep) - paths):
+        raise ValueError(f"keep: {', '.join(unknown)} is not a setting of a profile")
+    changes: dict[str, Any] = {}
+    for setting in profile_differences({"profile": profile, "small": small}):
+        if setting.kind == GAMES or setting.path in keep:
+            continue
+        group = changes
+        for part in setting.group.split("."):
+            group = group.setdefault(part, {})
+        group[setting.field] = setting.values["small"]
+    return override(profile, name, **changes)
+
+
+#: ``gpu`` at ``smoke``'s budgets (:func:`at_budgets_of`): its four games in seconds each, for the tests; the
+#: TD-versus-Monte-Carlo control plays as long as at ``gpu``, to see Freeway's episodes end.
+#:
+#: :meta hide-value:
+GPU_SMOKE = at_budgets_of(GPU, SMOKE, "gpu-smoke", keep=("interference.offline_env_steps",))
+
+#: Every profile by its name, the largest first.
+#:
+#: :meta hide-value:
+PROFILES: dict[str, Profile] = {p.name: p for p in (PAPER, GPU, QUICK, SMOKE, GPU_SMOKE)}
+
+#: The tests' profiles: their results and figures are scratch (ignored by git), and no page shows them.
+TEST_PROFILES = ("smoke", "gpu-smoke")
 
 
 def get_profile(name: str | None = None) -> Profile:

@@ -22,6 +22,7 @@ LOCK_FILE = "requirements.lock"
 PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "flax", "optax", "gymnax")
 # Environment variables that change numerics without changing any package: the BLAS
 # kernel numpy's OpenBLAS picks, its cache-size hint and XLA's compiler flags.
+COMMIT_ENV_VAR = "TDGEN_COMMIT"  #: the commit of a copy of the tree without git (:func:`commit`)
 NUMERIC_ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "XLA_FLAGS")
 # The fields two runs must share for their numbers to be expected identical.
 ENVIRONMENT_FIELDS = ("lock_sha256", "versions", "cpu", "cpu_flags_sha256", "device", "numeric_env", "profile")
@@ -40,12 +41,16 @@ def _git(*args: str, root: Path) -> str | None:
 def commit(root: Path | None = None) -> str | None:
     """``HEAD``'s hash, with ``+dirty`` when code (``src/``, ``notebooks/``, the lock or pyproject) is modified.
 
-    ``None`` outside a git checkout (e.g. on Colab after ``pip install``).
+    Outside a git checkout — a copy of the tree on a remote GPU machine, Colab after ``pip
+    install`` — the value of ``TDGEN_COMMIT`` (:data:`COMMIT_ENV_VAR`), which whoever copied a
+    clean checkout there sets to its ``HEAD``, marked ``+copy`` (its cleanliness was theirs to
+    check, not this function's); ``None`` when that is unset too.
     """
     root = root or project_root()
     head = _git("rev-parse", "HEAD", root=root)
     if not head:
-        return None
+        named = os.environ.get(COMMIT_ENV_VAR)
+        return f"{named}+copy" if named else None
     dirty = _git("status", "--porcelain", "--", "src", "notebooks", LOCK_FILE, "pyproject.toml", root=root)
     return head + ("+dirty" if dirty else "")
 
