@@ -137,6 +137,9 @@ def test_notebooks_run_side_by_side_after_the_agents(tmp_path, monkeypatch, caps
     assert "2 verdicts" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         runbook.main(["smoke", "--jobs", "0"])
+    with pytest.raises(SystemExit):
+        runbook.main(["smoke", "--only", "07"])
+    assert "no notebook numbered 07; the notebooks are 01, 02" in capsys.readouterr().err
 
 
 def test_verdicts_read_each_finished_notebooks_results(tmp_path, monkeypatch):

@@ -747,7 +747,7 @@ def profile_differences(profiles: Mapping[str, Profile] | None = None) -> list[S
 
 
 def at_budgets_of(profile: Profile, small: Profile, name: str, keep: Collection[str] = ()) -> Profile:
-    """``profile`` called ``name`` with every setting but the games (:data:`GAMES`) and the paths in ``keep``
+    """``profile`` called ``name`` with every setting but the games (kind ``games``) and the paths in ``keep``
     (``"interference.offline_env_steps"``) taken from ``small``.
 
     The result plays ``profile``'s games and levels through the same code at ``small``'s budgets,
@@ -781,7 +781,7 @@ GPU_SMOKE = at_budgets_of(GPU, SMOKE, "gpu-smoke", keep=("interference.offline_e
 #: :meta hide-value:
 PROFILES: dict[str, Profile] = {p.name: p for p in (PAPER, GPU, QUICK, SMOKE, GPU_SMOKE)}
 
-#: The tests' profiles: their results and figures are scratch (ignored by git), and no page shows them.
+#: The profiles the tests run; their results and figures are scratch (ignored by git), and no page shows them.
 TEST_PROFILES = ("smoke", "gpu-smoke")
 
 

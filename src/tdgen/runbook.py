@@ -234,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     profile, root, start = get_profile(args.profile).name, project_root(), time.perf_counter()
+    try:
+        paths = notebooks(root, args.only)
+    except ValueError as error:
+        parser.error(str(error))
     shares = args.jobs > 1 and MEMORY_FRACTION_VAR not in os.environ  # N processes share one GPU
     env = {MEMORY_FRACTION_VAR: f"{0.9 / args.jobs:.3f}"} if shares else {}
     device, seconds, failed, agents_s = device_name(), {}, [], None
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         agents_s = train_agents(profile, args.jobs, root, env)
         print(f"agents trained or loaded in {agents_s:.0f} s", flush=True)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        running = {pool.submit(_run, path, profile, root, env): path for path in notebooks(root, args.only)}
+        running = {pool.submit(_run, path, profile, root, env): path for path in paths}
         for future in as_completed(running):
             path = running[future]
             try:
