@@ -31,21 +31,23 @@ if "google.colab" in sys.modules:
 #
 # ## Setup
 #
-# **Agents.** PPO and DQN agents ({py:func}`~tdgen.rl.agents.trained_agents`), **5 seeds**
-# each, are trained on the profile's games, keeping the parameters at evenly spaced
-# checkpoints; checkpoint 0 is the randomly initialised network. At `quick` the games are
-# three MinAtar games — Breakout, Space Invaders and Asterix — with the MinAtar network and
-# PureJaxRL's MinAtar settings, the seeds in one `vmap`; Breakout's agents (the ones claims
-# 3 and 5 use) train for the profile's full agent budget, the other two for half of it
-# (`interference.other_games_fraction`; budgets printed below). At `smoke` only Breakout
-# is played, with 2 seeds. At `paper` they are four Atari games through envpool —
-# Breakout, Pong, Space Invaders and Seaquest (`atari:<game>-v5`: 84×84 grey frames,
-# stacks of 4, frame skip 4) — with the Nature CNN and CleanRL's Atari settings (PPO: Adam
-# 2.5e-4, 8 environments × 128 steps, 4 minibatches, 4 epochs, clip 0.1; DQN: Adam 1e-4, a
-# replay of 1M transitions, learning from 80k steps, one Adam step of 32 per 4 environment
-# steps, target copy every 1,000 steps, ε to 0.01 over the first 10%), 10M environment
-# steps (40M frames) per seed and agent, one seed per run. A finished training run is
-# loaded from `cache/<profile>/`, not retrained.
+# **Agents.** PPO and DQN agents ({py:func}`~tdgen.rl.agents.trained_agents`), **5
+# seeds** each at `quick` (10 at `gpu`), are trained on the profile's games, keeping the
+# parameters at evenly spaced checkpoints; checkpoint 0 is the randomly initialised
+# network. At `quick` the games are three MinAtar games — Breakout, Space Invaders and
+# Asterix — with the MinAtar network and PureJaxRL's MinAtar settings, the seeds in one
+# `vmap`; Breakout's agents (the ones claims 3 and 5 use) train for the profile's full
+# agent budget, the other two for half of it (`interference.other_games_fraction`;
+# budgets printed below). At `gpu` all four MinAtar games, Freeway too, train for the
+# full budget (5M PPO and 2M DQN steps per seed, the same settings). At `smoke` only
+# Breakout is played, with 2 seeds. At `paper` they are four Atari games through envpool
+# — Breakout, Pong, Space Invaders and Seaquest (`atari:<game>-v5`: 84×84 grey frames,
+# stacks of 4, frame skip 4) — with the Nature CNN and CleanRL's Atari settings (PPO:
+# Adam 2.5e-4, 8 environments × 128 steps, 4 minibatches, 4 epochs, clip 0.1; DQN: Adam
+# 1e-4, a replay of 1M transitions, learning from 80k steps, one Adam step of 32 per 4
+# environment steps, target copy every 1,000 steps, ε to 0.01 over the first 10%), 10M
+# environment steps (40M frames) per seed and agent, one seed per run. A finished
+# training run is loaded from `cache/<profile>/`, not retrained.
 #
 # **Update matrices.** Row $i$ of the *update matrix* $U$
 # ({py:func}`~tdgen.interference.update_matrix`) is the change of the output on every
