@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.out:  # after every notebook, so that a run stopped later still brings back what it finished
                 for written in export_bundle(profile, root, args.out):
                     print(f"wrote {written} ({written.stat().st_size:,} bytes)", flush=True)
-    print(f"{len(seconds)} notebooks in {time.perf_counter() - start:.0f} s")
+    print(f"{len(seconds)} notebooks finished; the run took {time.perf_counter() - start:.0f} s in all")
     print("\n".join(verdicts(profile, sorted(seconds), root)))
     if failed:
         print(f"failed: {', '.join(sorted(failed))} (see above); the others' results are written", file=sys.stderr)
