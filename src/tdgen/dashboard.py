@@ -53,9 +53,14 @@ def summary_table(claims: list[dict], prefix: str = "../", others: Mapping[str, 
     return "\n".join(lines)
 
 
-def _passed(claim: dict) -> str:
+def primary_passed(claim: dict) -> tuple[int, int]:
+    """``(reproduced, all)`` of a claim's primary tests, by verdicts re-derived from their numbers."""
     primary = [t for t in claim["tests"] if t["primary"]]
-    return f"{sum(test_verdict(t) == 'reproduced' for t in primary)} of {len(primary)}"
+    return sum(test_verdict(t) == "reproduced" for t in primary), len(primary)
+
+
+def _passed(claim: dict) -> str:
+    return "{} of {}".format(*primary_passed(claim))
 
 
 def _outcome(claim: dict | None) -> str:

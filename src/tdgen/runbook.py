@@ -39,10 +39,11 @@ from itertools import repeat
 from pathlib import Path
 
 from tdgen.critical_deep import GAME as CRITICAL_GAME
+from tdgen.dashboard import primary_passed
 from tdgen.paths import ROOT_ENV_VAR, atomic_write_bytes, project_root
 from tdgen.profiles import ENV_VAR, Profile, get_profile
 from tdgen.provenance import commit
-from tdgen.results import read_claim
+from tdgen.results import claim_verdict, read_claim
 
 MAX_FILE_BYTES = 16 * 2**20  #: the largest file :func:`export_bundle` writes (16 MiB)
 RUNTIME_FILE = "runtime.json"  #: the run times, beside the claims' results
@@ -192,7 +193,8 @@ def export_bundle(profile: str, root: Path, out: Path) -> list[Path]:
 
 
 def verdicts(profile: str, stems: Sequence[str], root: Path) -> list[str]:
-    """One line per notebook in ``stems`` (``03_critical_period``): its claim's verdict and primary tests passed.
+    """One line per notebook in ``stems`` (``03_critical_period``): its claim's verdict and primary tests passed,
+    re-derived from the numbers as the book's pages do (:func:`~tdgen.dashboard.primary_passed`).
 
     Reads ``results/<profile>/claim<N>.json`` of notebook ``NN`` through the results schema, so
     a notebook that finished without writing a valid file raises here
@@ -204,9 +206,8 @@ def verdicts(profile: str, stems: Sequence[str], root: Path) -> list[str]:
         if not path.is_file():
             raise FileNotFoundError(f"{stem} finished but wrote no {path}")
         claim = read_claim(path)
-        primary = [test for test in claim["tests"] if test["primary"]]
-        passed = sum(test["verdict"] == "reproduced" for test in primary)
-        lines.append(f"claim {claim['claim']}: {claim['verdict']} ({passed}/{len(primary)} primary tests)")
+        passed, primary = primary_passed(claim)
+        lines.append(f"claim {claim['claim']}: {claim_verdict(claim['tests'])} ({passed}/{primary} primary tests)")
     return lines
 
 
